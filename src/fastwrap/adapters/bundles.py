@@ -1,0 +1,41 @@
+"""What each backend family hands the container: its adapters and one health probe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from fastwrap.ports.conversations import ConversationStore
+from fastwrap.ports.health import HealthProbe
+from fastwrap.ports.rate_limit import RateLimiter
+from fastwrap.ports.repositories import (
+    CharacterRepository,
+    ClientReader,
+    ClientRepository,
+    VectorIndex,
+)
+
+
+class ClientStore(ClientRepository, ClientReader, Protocol):
+    """One object serves both client ports."""
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    """The store of record: in memory, embedded PostgreSQL or a PostgreSQL server."""
+
+    clients: ClientStore
+    characters: CharacterRepository
+    vectors: VectorIndex
+    health: HealthProbe
+    adapter: str  # "memory" | "embedded" | "postgres", as /health shows it
+
+
+@dataclass(frozen=True, slots=True)
+class Cache:
+    """Conversations and rate-limit counters: in-process or Redis."""
+
+    conversations: ConversationStore
+    rate_limiter: RateLimiter
+    health: HealthProbe
+    adapter: str  # "in-process" | "redis"

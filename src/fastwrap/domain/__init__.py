@@ -1,0 +1,1 @@
+"""The pure core: entities, rules and use cases. Standard library only."""

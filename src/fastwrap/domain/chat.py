@@ -1,0 +1,221 @@
+"""One chat turn: character prompt, knowledge, trimmed history, the new message; stored atomically."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from fastwrap.domain.errors import Conflict, Invalid, NotFound
+from fastwrap.domain.model import (
+    Character,
+    ChatDelta,
+    ChatReply,
+    Conversation,
+    Message,
+    PromptMessage,
+    SearchHit,
+    Usage,
+    check_conversation_id,
+)
+from fastwrap.domain.vectors import VectorService
+from fastwrap.ports.clock import Clock
+from fastwrap.ports.conversations import ConversationStore
+from fastwrap.ports.llm import ChatModel
+from fastwrap.ports.repositories import CharacterRepository
+
+MAX_CONTENT = 32_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TurnRequest:
+    character_id: UUID
+    content: str
+    conversation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TurnResult:
+    conversation_id: str
+    character_id: UUID
+    reply: ChatReply
+    expires_at: datetime
+    sources: tuple[SearchHit, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryBudget:
+    max_messages: int = 50
+    max_chars: int = 24_000
+
+
+def trim_history(messages: Sequence[Message], budget: HistoryBudget) -> list[Message]:
+    """The most recent messages that fit both budgets, oldest first, never starting mid-turn."""
+    kept: list[Message] = []
+    chars = 0
+    for message in reversed(messages):
+        if len(kept) >= budget.max_messages or chars + len(message.content) > budget.max_chars:
+            break
+        kept.append(message)
+        chars += len(message.content)
+    kept.reverse()
+    while kept and kept[0].role == "assistant":
+        kept.pop(0)  # a reply without the question it answers only confuses the model
+    return kept
+
+
+def knowledge_prompt(hits: Sequence[SearchHit]) -> str:
+    lines = ["Relevant knowledge (use it when it helps to answer):"]
+    lines += [f"[{h.snippet.entity_type}/{h.snippet.entity_id}] {h.snippet.content}" for h in hits]
+    return "\n".join(lines)
+
+
+def build_prompt(
+    character: Character,
+    hits: Sequence[SearchHit],
+    history: Sequence[Message],
+    content: str,
+) -> list[PromptMessage]:
+    prompt = [PromptMessage(role="system", content=character.agent_role)]
+    if hits:
+        prompt.append(PromptMessage(role="system", content=knowledge_prompt(hits)))
+    prompt += [PromptMessage(role=m.role, content=m.content) for m in history]
+    prompt.append(PromptMessage(role="user", content=content))
+    return prompt
+
+
+class ChatService:
+    def __init__(
+        self,
+        *,
+        characters: CharacterRepository,
+        conversations: ConversationStore,
+        model: ChatModel,
+        vectors: VectorService,
+        clock: Clock,
+        default_ttl: int,
+        budget: HistoryBudget,
+    ) -> None:
+        self._characters = characters
+        self._conversations = conversations
+        self._model = model
+        self._vectors = vectors
+        self._clock = clock
+        self._default_ttl = default_ttl
+        self._budget = budget
+
+    async def _prepare(
+        self, client_id: UUID, request: TurnRequest
+    ) -> tuple[Character, str, tuple[SearchHit, ...]]:
+        if not 1 <= len(request.content) <= MAX_CONTENT:
+            raise Invalid(f"content must be 1-{MAX_CONTENT} characters")
+        conversation_id = (
+            check_conversation_id(request.conversation_id)
+            if request.conversation_id is not None
+            else uuid4().hex
+        )
+        character = await self._characters.get(client_id, request.character_id)
+        if character is None:
+            raise NotFound("character not found")
+        return character, conversation_id, await self._knowledge(character, request.content)
+
+    async def _knowledge(self, character: Character, content: str) -> tuple[SearchHit, ...]:
+        knowledge = character.knowledge
+        if knowledge is None:
+            return ()
+        hits = await self._vectors.search(
+            character.client_id,
+            content,
+            top_k=knowledge.top_k,
+            entity_types=knowledge.entity_types,
+        )
+        return tuple(h for h in hits if h.score >= knowledge.min_score)
+
+    async def _history(
+        self, client_id: UUID, conversation_id: str, character: Character
+    ) -> list[Message]:
+        conversation = await self._conversations.get(client_id, conversation_id)
+        if conversation is None:
+            return []
+        if conversation.character_id != character.id:
+            raise Conflict("conversation_id belongs to another character")
+        return trim_history(conversation.messages, self._budget)
+
+    async def _store(
+        self, character: Character, conversation_id: str, content: str, reply: ChatReply
+    ) -> datetime:
+        asked = self._clock.now()
+        turn = (
+            Message(role="user", content=content, created_at=asked),
+            Message(role="assistant", content=reply.content, created_at=self._clock.now()),
+        )
+        ttl = character.ttl or self._default_ttl
+        return await self._conversations.append_turn(
+            character.client_id, conversation_id, character.id, turn, ttl
+        )
+
+    async def turn(self, client_id: UUID, request: TurnRequest) -> TurnResult:
+        character, conversation_id, hits = await self._prepare(client_id, request)
+        async with self._conversations.lock(client_id, conversation_id):
+            history = await self._history(client_id, conversation_id, character)
+            prompt = build_prompt(character, hits, history, request.content)
+            reply = await self._model.reply(prompt)
+            expires_at = await self._store(character, conversation_id, request.content, reply)
+        return TurnResult(
+            conversation_id=conversation_id,
+            character_id=character.id,
+            reply=reply,
+            expires_at=expires_at,
+            sources=hits,
+        )
+
+    async def stream_turn(
+        self, client_id: UUID, request: TurnRequest
+    ) -> AsyncIterator[ChatDelta | TurnResult]:
+        """Yield deltas as they come, then the TurnResult once the turn is stored.
+
+        Validation and lookups happen before the first yield; closing the iterator early
+        (a client that went away) stores nothing.
+        """
+        character, conversation_id, hits = await self._prepare(client_id, request)
+        # Checked again under the lock; checking here too lets the common 409 be a real status.
+        await self._history(client_id, conversation_id, character)
+        return self._stream(character, conversation_id, hits, request.content)
+
+    async def _stream(
+        self,
+        character: Character,
+        conversation_id: str,
+        hits: tuple[SearchHit, ...],
+        content: str,
+    ) -> AsyncIterator[ChatDelta | TurnResult]:
+        async with self._conversations.lock(character.client_id, conversation_id):
+            history = await self._history(character.client_id, conversation_id, character)
+            prompt = build_prompt(character, hits, history, content)
+            parts: list[str] = []
+            usage = Usage()
+            async for delta in self._model.stream(prompt):
+                parts.append(delta.content)
+                usage = delta.usage or usage
+                if delta.content:
+                    yield delta
+            reply = ChatReply(content="".join(parts), usage=usage)
+            expires_at = await self._store(character, conversation_id, content, reply)
+        yield TurnResult(
+            conversation_id=conversation_id,
+            character_id=character.id,
+            reply=reply,
+            expires_at=expires_at,
+            sources=hits,
+        )
+
+    async def conversation(self, client_id: UUID, conversation_id: str) -> Conversation:
+        conversation = await self._conversations.get(client_id, check_conversation_id(conversation_id))
+        if conversation is None:
+            raise NotFound("conversation not found or expired")
+        return conversation
+
+    async def forget(self, client_id: UUID, conversation_id: str) -> None:
+        if not await self._conversations.delete(client_id, check_conversation_id(conversation_id)):
+            raise NotFound("conversation not found or expired")

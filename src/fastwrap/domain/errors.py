@@ -1,0 +1,77 @@
+"""The domain error tree. Entry points map each class to one status code (see entrypoints/http/errors.py)."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error the core raises on purpose. `code` is the machine-readable name."""
+
+    code = "DomainError"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    code = "NotFound"
+
+
+class Conflict(DomainError):
+    code = "Conflict"
+
+
+class Invalid(DomainError):
+    """Input that is well-formed but breaks a business rule (HTTP 422)."""
+
+    code = "Invalid"
+
+
+class PolicyViolation(Invalid):
+    """A password that breaks one or more rules; `failures` lists every rule that failed."""
+
+    code = "PasswordPolicyViolation"
+
+    def __init__(self, failures: list[str]) -> None:
+        super().__init__("password does not meet the policy: " + "; ".join(failures))
+        self.failures = failures
+
+
+class Unauthorized(DomainError):
+    code = "Unauthorized"
+
+
+class Forbidden(DomainError):
+    code = "Forbidden"
+
+
+class Busy(DomainError):
+    """Another turn holds the conversation for longer than the lock timeout."""
+
+    code = "ConversationBusy"
+
+
+class RateLimited(DomainError):
+    code = "RateLimited"
+
+    def __init__(self, detail: str, retry_after: float) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """A dependency we own (database, cache) cannot be reached (HTTP 503)."""
+
+    code = "ServiceUnavailable"
+
+
+class UpstreamFailed(DomainError):
+    """The LLM or embedding provider answered with an error (HTTP 502)."""
+
+    code = "UpstreamError"
+
+
+class UpstreamTimeout(DomainError):
+    """The LLM or embedding provider did not answer in time (HTTP 504)."""
+
+    code = "UpstreamTimeout"

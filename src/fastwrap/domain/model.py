@@ -1,0 +1,201 @@
+"""Entities and value objects. Frozen, slotted dataclasses; no I/O."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from fastwrap.domain.errors import Invalid
+
+type Role = Literal["user", "assistant"]
+type PromptRole = Literal["system", "user", "assistant"]
+type JsonObject = Mapping[str, Any]
+
+CONVERSATION_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+ENTITY_ID_RE = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+ENTITY_TYPE_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Client:
+    """A tenant. `key_digest` is the SHA-256 of its API key; the key itself is never kept."""
+
+    id: UUID
+    email: str
+    password_hash: str
+    key_digest: str
+    is_admin: bool = False
+    is_active: bool = True
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Knowledge:
+    """Which of the tenant's snippets a character consults on every turn."""
+
+    entity_types: tuple[str, ...]
+    top_k: int = 4
+    min_score: float = 0.3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Character:
+    id: UUID
+    client_id: UUID
+    name: str | None
+    agent_role: str
+    ttl: int | None = None
+    knowledge: Knowledge | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    role: Role
+    content: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Conversation:
+    """A conversation is bound to one tenant and one character; the prompt is not stored in it."""
+
+    id: str
+    client_id: UUID
+    character_id: UUID
+    messages: tuple[Message, ...]
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptMessage:
+    """One message as the chat model receives it."""
+
+    role: PromptRole
+    content: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Usage:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatReply:
+    content: str
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatDelta:
+    """A piece of a streamed reply. The provider may report usage on the last delta only."""
+
+    content: str
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SnippetInput:
+    entity_type: str
+    entity_id: str
+    content: str
+    metadata: JsonObject = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmbeddedSnippet:
+    """What the vector index stores: a snippet, its vector and the model that made the vector."""
+
+    client_id: UUID
+    entity_type: str
+    entity_id: str
+    content: str
+    metadata: JsonObject
+    embedding: tuple[float, ...]
+    model: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Snippet:
+    id: UUID
+    client_id: UUID
+    entity_type: str
+    entity_id: str
+    content: str
+    metadata: JsonObject
+    model: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchQuery:
+    client_id: UUID
+    embedding: tuple[float, ...]
+    model: str
+    top_k: int
+    entity_types: tuple[str, ...] | None = None
+    metadata: JsonObject | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchHit:
+    snippet: Snippet
+    score: float
+    distance: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Page[T]:
+    items: tuple[T, ...]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateDecision:
+    """The outcome of one rate-limit hit; `reset_after` is seconds until the budget is full again."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: float
+    retry_after: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateLimit:
+    """A budget of `count` requests per `period` seconds."""
+
+    count: int
+    period: float
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        periods = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+        count, _, unit = text.strip().partition("/")
+        unit = unit.strip().lower().removesuffix("s")
+        if not count.strip().isdigit() or unit not in periods or int(count) < 1:
+            raise Invalid(f"rate limit {text!r} is not of the form N/second|minute|hour")
+        return cls(count=int(count), period=periods[unit])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HealthStatus:
+    """One dependency's health as /health reports it."""
+
+    ok: bool
+    adapter: str
+    detail: str | None = None
+
+
+def check_conversation_id(value: str) -> str:
+    if not CONVERSATION_ID_RE.fullmatch(value):
+        raise Invalid("conversation_id must be 1-128 characters of [A-Za-z0-9._:-]")
+    return value

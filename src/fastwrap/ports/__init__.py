@@ -1,0 +1,1 @@
+"""Protocols for everything outside the core, spoken in domain types only."""

@@ -1,0 +1,177 @@
+"""Configuration from the environment and `.env` (SPEC §2). Read by the container only.
+
+Every value is checked when Settings is built, so bad configuration stops start-up with one line
+naming the variable instead of surfacing later as a 500.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+from urllib.parse import quote, urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fastwrap.domain.errors import Invalid
+from fastwrap.domain.model import RateLimit
+
+WEAK_SERVICE_KEYS = {"1234", "changeme", "secret", "password", "fastwrap"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # service
+    fastwrap_env: Literal["production", "development"] = "production"
+    fastwrap_api_key: SecretStr | None = None
+    fastwrap_storage: Literal["postgres", "memory"] = "postgres"
+    fastwrap_data_dir: Path = Path(".fastwrap")
+    host: str = "0.0.0.0"  # noqa: S104 - a server is meant to be reachable; HOST narrows it
+    port: int = Field(default=8555, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+
+    # PostgreSQL
+    database_url: str | None = None
+    postgres_host: str | None = None
+    postgres_port: int = 5432
+    postgres_db: str = "fastwrap"
+    postgres_user: str = "postgres"
+    postgres_pw: SecretStr | None = None
+    db_pool_min: int = Field(default=2, ge=1)
+    db_pool_max: int = Field(default=10, ge=1)
+
+    # Redis
+    redis_url: str | None = None
+    redis_host: str | None = None
+    redis_port: int = 6379
+    redis_api_key: SecretStr | None = None
+    redis_user: str | None = None
+    redis_user_pw: SecretStr | None = None
+
+    # LLM
+    model: str | None = None
+    model_key: SecretStr | None = None
+    model_provider: str | None = None
+    model_base_url: str | None = None
+    model_timeout_seconds: float = Field(default=60.0, gt=0)
+    model_max_retries: int = Field(default=2, ge=0, le=10)
+    model_temperature: float | None = None
+
+    # embeddings
+    embedding_model: str = "text-embedding-3-small"
+    embedding_dim: int = Field(default=1536, ge=1, le=16000)
+    embedding_key: SecretStr | None = None
+    embedding_base_url: str | None = None
+    embedding_provider: str | None = None
+    embedding_batch_size: int = Field(default=100, ge=1, le=2048)
+
+    # tracing
+    langchain_api_key: SecretStr | None = None
+    langsmith_tracing_v2: bool = False
+
+    # conversations
+    conversation_ttl_seconds: int = Field(default=1200, ge=1, le=604_800)
+    conversation_max_messages: int = Field(default=1000, ge=2)
+    conversation_lock_wait_seconds: float = Field(default=30.0, gt=0)
+    history_max_messages: int = Field(default=50, ge=0)
+    history_max_chars: int = Field(default=24_000, ge=0)
+
+    # rate limits
+    rate_limit_enabled: bool = True
+    rate_limit_fail_open: bool = True
+    rate_limit_chat: str = "60/minute"
+    rate_limit_api: str = "600/minute"
+    rate_limit_auth: str = "20/minute"
+    rate_limit_ip: str = "1200/minute"
+    trusted_proxies: str = ""
+
+    # logging
+    log_dir: Path = Path("logs")
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("rate_limit_chat", "rate_limit_api", "rate_limit_auth", "rate_limit_ip")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            RateLimit.parse(value)
+        except Invalid as exc:
+            raise ValueError(exc.detail) from exc
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            ipaddress.ip_network(part, strict=False)
+        return value
+
+    @field_validator("database_url", "redis_url", "model_base_url", "embedding_base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if not parts.scheme or not (parts.netloc or parts.query or parts.path):
+            raise ValueError(f"{value!r} is not a URL")
+        return value.strip()
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _service_key(self) -> Settings:
+        key = self.fastwrap_api_key
+        if key is not None and self.fastwrap_env != "development":
+            value = key.get_secret_value()
+            if value.lower() in WEAK_SERVICE_KEYS or len(value) < 16:
+                raise ValueError(
+                    "FASTWRAP_API_KEY is too weak (use 16+ random characters, "
+                    "or set FASTWRAP_ENV=development)"
+                )
+        if self.db_pool_min > self.db_pool_max:
+            raise ValueError("DB_POOL_MIN must not exceed DB_POOL_MAX")
+        return self
+
+    # --- derived values ------------------------------------------------------------------
+
+    @property
+    def postgres_dsn(self) -> str | None:
+        """DATABASE_URL wins; then the POSTGRES_* group; None means the embedded server."""
+        if self.database_url:
+            return self.database_url
+        if not self.postgres_host:
+            return None
+        password = self.postgres_pw.get_secret_value() if self.postgres_pw else ""
+        auth = quote(self.postgres_user, safe="") + (":" + quote(password, safe="") if password else "")
+        return f"postgresql://{auth}@{self.postgres_host}:{self.postgres_port}/{self.postgres_db}"
+
+    @property
+    def redis_dsn(self) -> str | None:
+        """REDIS_URL wins; then REDIS_HOST/PORT with AUTH; None means the in-process cache."""
+        if self.redis_url:
+            return self.redis_url
+        if not self.redis_host:
+            return None
+        auth = ""
+        if self.redis_user and self.redis_user_pw:
+            pw = self.redis_user_pw.get_secret_value()
+            auth = f"{quote(self.redis_user, safe='')}:{quote(pw, safe='')}@"
+        elif self.redis_api_key:
+            auth = f":{quote(self.redis_api_key.get_secret_value(), safe='')}@"
+        return f"redis://{auth}{self.redis_host}:{self.redis_port}/0"
+
+    @property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        parts = filter(None, (p.strip() for p in self.trusted_proxies.split(",")))
+        return [ipaddress.ip_network(p, strict=False) for p in parts]
