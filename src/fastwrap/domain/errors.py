@@ -75,3 +75,9 @@ class UpstreamTimeout(DomainError):
     """The LLM or embedding provider did not answer in time (HTTP 504)."""
 
     code = "UpstreamTimeout"
+
+
+class ConfigurationError(DomainError):
+    """Bad configuration found at start-up; `detail` names the variable to fix."""
+
+    code = "ConfigurationError"

@@ -1,0 +1,1 @@
+"""Fixtures for openai_stub (filled in by its adapter work)."""
