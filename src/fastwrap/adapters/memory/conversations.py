@@ -1,0 +1,143 @@
+"""Conversations in this process: the embedded default, with the same semantics as Redis.
+
+Expiry follows the injected clock. Expired conversations are dropped when touched and by a sweep
+that runs at most once a minute of clock time, or sooner when the store has doubled in size since
+the last sweep, so the cost stays amortised O(1) per write and memory follows the live set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from fastwrap.domain.errors import Busy, Conflict
+from fastwrap.domain.model import Conversation, Message
+from fastwrap.ports.clock import Clock
+from fastwrap.ports.conversations import ConversationStore
+
+SWEEP_EVERY = timedelta(seconds=60)
+BUSY_DETAIL = "another turn on this conversation is still running; try again shortly"
+CONFLICT_DETAIL = "conversation_id belongs to another character"
+
+
+@dataclass(slots=True)
+class _Entry:
+    character_id: UUID
+    messages: list[Message]
+    expires_at: datetime
+
+
+@dataclass(slots=True)
+class _LockSlot:
+    """A lock and how many turns hold or wait for it, so a free lock can be forgotten."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+class InMemoryConversationStore(ConversationStore):
+    def __init__(self, clock: Clock, *, lock_wait_seconds: float, max_messages: int) -> None:
+        if max_messages < 2:
+            raise ValueError("max_messages must hold at least one turn (2 messages)")
+        self._clock = clock
+        self._lock_wait = lock_wait_seconds
+        self._max_messages = max_messages
+        self._tenants: dict[UUID, dict[str, _Entry]] = {}
+        self._locks: dict[tuple[UUID, str], _LockSlot] = {}
+        self._count = 0
+        self._last_sweep = clock.now()
+        self._count_after_sweep = 0
+
+    def _drop(self, client_id: UUID, conversation_id: str) -> None:
+        conversations = self._tenants[client_id]
+        del conversations[conversation_id]
+        self._count -= 1
+        if not conversations:
+            del self._tenants[client_id]
+
+    def _live(self, client_id: UUID, conversation_id: str, now: datetime) -> _Entry | None:
+        entry = self._tenants.get(client_id, {}).get(conversation_id)
+        if entry is not None and entry.expires_at <= now:
+            self._drop(client_id, conversation_id)
+            return None
+        return entry
+
+    async def get(self, client_id: UUID, conversation_id: str) -> Conversation | None:
+        entry = self._live(client_id, conversation_id, self._clock.now())
+        if entry is None:
+            return None
+        return Conversation(
+            id=conversation_id,
+            client_id=client_id,
+            character_id=entry.character_id,
+            messages=tuple(entry.messages),
+            expires_at=entry.expires_at,
+        )
+
+    async def append_turn(
+        self,
+        client_id: UUID,
+        conversation_id: str,
+        character_id: UUID,
+        turn: tuple[Message, Message],
+        ttl_seconds: int,
+    ) -> datetime:
+        now = self._clock.now()
+        self._maybe_sweep(now)
+        entry = self._live(client_id, conversation_id, now)
+        if entry is not None and entry.character_id != character_id:
+            raise Conflict(CONFLICT_DETAIL)
+        expires_at = now + timedelta(seconds=ttl_seconds)
+        if entry is None:
+            entry = _Entry(character_id=character_id, messages=[], expires_at=expires_at)
+            self._tenants.setdefault(client_id, {})[conversation_id] = entry
+            self._count += 1
+        # No await between the check and the write: the event loop makes this atomic.
+        entry.messages.extend(turn)
+        del entry.messages[: -self._max_messages]
+        entry.expires_at = expires_at
+        return expires_at
+
+    async def delete(self, client_id: UUID, conversation_id: str) -> bool:
+        if self._live(client_id, conversation_id, self._clock.now()) is None:
+            return False
+        self._drop(client_id, conversation_id)
+        return True
+
+    async def delete_all(self, client_id: UUID) -> None:
+        self._count -= len(self._tenants.pop(client_id, {}))
+
+    @asynccontextmanager
+    async def lock(self, client_id: UUID, conversation_id: str) -> AsyncIterator[None]:
+        key = (client_id, conversation_id)
+        slot = self._locks.setdefault(key, _LockSlot())
+        slot.users += 1
+        try:
+            try:
+                async with asyncio.timeout(self._lock_wait):
+                    await slot.lock.acquire()
+            except TimeoutError as exc:
+                raise Busy(BUSY_DETAIL) from exc
+            try:
+                yield
+            finally:
+                slot.lock.release()
+        finally:
+            slot.users -= 1
+            if slot.users == 0:
+                del self._locks[key]
+
+    def _maybe_sweep(self, now: datetime) -> None:
+        grown = self._count >= 2 * max(self._count_after_sweep, 512)
+        if not grown and now - self._last_sweep < SWEEP_EVERY:
+            return
+        for client_id, conversations in list(self._tenants.items()):
+            for conversation_id, entry in list(conversations.items()):
+                if entry.expires_at <= now:
+                    self._drop(client_id, conversation_id)
+        self._last_sweep = now
+        self._count_after_sweep = self._count

@@ -1,0 +1,72 @@
+"""The Redis cache bundle: conversations, rate limits and a health probe over one pooled client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastwrap.adapters.bundles import Cache
+from fastwrap.adapters.redis.client import (
+    DEFAULT_KEY_PREFIX,
+    RedisClient,
+    Timeouts,
+    connect,
+    describe,
+)
+from fastwrap.adapters.redis.conversations import RedisConversationStore
+from fastwrap.adapters.redis.rate_limit import RedisRateLimiter
+from fastwrap.domain.model import HealthStatus
+from fastwrap.ports.clock import Clock
+from fastwrap.ports.health import HealthProbe
+
+ADAPTER = "redis"
+
+
+class RedisHealthProbe(HealthProbe):
+    """PING with a short timeout. The pool reconnects by itself, so health recovers with Redis."""
+
+    def __init__(self, client: RedisClient, timeout_seconds: float = 1.0) -> None:
+        self._client = client
+        self._timeout = timeout_seconds
+
+    async def check(self) -> HealthStatus:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._client.ping()
+        except TimeoutError:
+            return HealthStatus(ok=False, adapter=ADAPTER, detail="no answer to PING in time")
+        except Exception as exc:  # a probe reports, it never raises
+            return HealthStatus(ok=False, adapter=ADAPTER, detail=describe(exc))
+        return HealthStatus(ok=True, adapter=ADAPTER)
+
+
+@asynccontextmanager
+async def open_redis_cache(
+    url: str,
+    *,
+    clock: Clock,
+    lock_wait_seconds: float,
+    lock_ttl_seconds: float,
+    max_messages: int,
+    timeouts: Timeouts | None = None,
+    key_prefix: str = DEFAULT_KEY_PREFIX,
+) -> AsyncIterator[Cache]:
+    """One client for the process. Start-up does not need Redis up: /health shows it down."""
+    client = connect(url, timeouts)
+    try:
+        yield Cache(
+            conversations=RedisConversationStore(
+                client,
+                clock,
+                lock_wait_seconds=lock_wait_seconds,
+                lock_ttl_seconds=lock_ttl_seconds,
+                max_messages=max_messages,
+                key_prefix=key_prefix,
+            ),
+            rate_limiter=RedisRateLimiter(client, key_prefix),
+            health=RedisHealthProbe(client),
+            adapter=ADAPTER,
+        )
+    finally:
+        await client.aclose()

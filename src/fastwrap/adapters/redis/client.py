@@ -1,0 +1,75 @@
+"""The one pooled Redis client of a process; the boundary where Redis errors become domain ones."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import RedisError
+
+from fastwrap.domain.errors import ConfigurationError, Unavailable
+
+type RedisClient = Redis | RedisCluster
+
+# `redis+cluster://host:port` asks for a cluster-aware client; every key layout is cluster-safe.
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+# Every key starts with the prefix, so deployments (or test runs) can share one Redis.
+DEFAULT_KEY_PREFIX = "fw:"
+
+
+def checked_prefix(prefix: str) -> str:
+    if "{" in prefix or "}" in prefix:
+        raise ValueError("a Redis key prefix must not contain braces: they pick cluster slots")
+    return prefix
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timeouts:
+    connect_seconds: float = 2.0
+    command_seconds: float = 2.0
+    # A few quick retries ride out a failover or a dropped idle connection; more would only
+    # delay the 503 a caller gets while Redis is really down.
+    retries: int = 2
+
+
+def connect(url: str, timeouts: Timeouts | None = None) -> RedisClient:
+    """Build the client from REDIS_URL. Nothing connects until the first command."""
+    timeouts = timeouts or Timeouts()
+    scheme, _, rest = url.partition("://")
+    options: dict[str, Any] = {
+        "decode_responses": True,
+        "socket_connect_timeout": timeouts.connect_seconds,
+        "socket_timeout": timeouts.command_seconds,
+        "retry": Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.2), timeouts.retries),
+        "health_check_interval": 30,
+    }
+    try:
+        if scheme.lower() in CLUSTER_SCHEMES:
+            return RedisCluster.from_url(f"{CLUSTER_SCHEMES[scheme.lower()]}://{rest}", **options)
+        return Redis.from_url(url, **options)
+    except ValueError as exc:
+        # The URL may hold a password: name the variable, never echo the value.
+        raise ConfigurationError(
+            "REDIS_URL must be redis://, rediss://, unix:// or redis+cluster:// "
+            f"with a valid host, port and db ({type(exc).__name__})"
+        ) from exc
+
+
+@contextmanager
+def unavailable(what: str) -> Iterator[None]:
+    """Turn any Redis failure (connection, timeout, server error) into Unavailable for `what`."""
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise Unavailable(f"{what} unavailable: {describe(exc)}") from exc
+
+
+def describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__

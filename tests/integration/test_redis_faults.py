@@ -1,0 +1,267 @@
+"""The Redis cache against a real Redis: faults, recovery, replicas sharing it, real time."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+from urllib.parse import quote, urlsplit, urlunsplit
+from uuid import UUID, uuid4
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from fastwrap.adapters.bundles import Cache
+from fastwrap.adapters.clock import SystemClock
+from fastwrap.adapters.redis.cache import open_redis_cache
+from fastwrap.adapters.redis.client import Timeouts
+from fastwrap.domain.errors import Busy, ConfigurationError, Conflict, Unavailable
+from fastwrap.domain.model import Message, RateLimit
+from tests.support.redis import TcpProxy, with_address
+
+pytestmark = pytest.mark.integration
+
+
+def cache(
+    url: str, namespace: str = "fw:", *, lock_wait: float = 0.5, lock_ttl: float = 5.0
+) -> AbstractAsyncContextManager[Cache]:
+    return open_redis_cache(
+        url,
+        clock=SystemClock(),
+        lock_wait_seconds=lock_wait,
+        lock_ttl_seconds=lock_ttl,
+        max_messages=100,
+        timeouts=Timeouts(connect_seconds=0.5, command_seconds=0.5, retries=1),
+        key_prefix=namespace,
+    )
+
+
+def a_turn(n: int = 1) -> tuple[Message, Message]:
+    now = datetime.now(UTC)
+    return (
+        Message(role="user", content=f"q{n}", created_at=now),
+        Message(role="assistant", content=f"a{n}", created_at=now),
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def stored(cache: Cache, tenant: UUID, conversation: str) -> int:
+    found = await cache.conversations.get(tenant, conversation)
+    return 0 if found is None else len(found.messages)
+
+
+@pytest.fixture
+async def replicas(redis_url: str, redis_namespace: str) -> AsyncIterator[tuple[Cache, Cache]]:
+    """Two processes' worth of clients on one Redis."""
+    async with cache(redis_url, redis_namespace) as one, cache(redis_url, redis_namespace) as two:
+        yield one, two
+
+
+async def test_nothing_listening_is_unavailable_and_health_says_why(redis_url: str) -> None:
+    url = with_address(redis_url, "127.0.0.1", free_port())
+    tenant = uuid4()
+    async with cache(url) as down:
+        store = down.conversations
+        calls = (
+            lambda: store.get(tenant, "c"),
+            lambda: store.append_turn(tenant, "c", uuid4(), a_turn(), 60),
+            lambda: store.delete(tenant, "c"),
+            lambda: store.delete_all(tenant),
+        )
+        for call in calls:
+            with pytest.raises(Unavailable, match=r"^conversation store unavailable: "):
+                await call()
+        with pytest.raises(Unavailable):
+            async with store.lock(tenant, "c"):
+                pytest.fail("a lock was had without Redis")
+        with pytest.raises(Unavailable, match=r"^rate limiter unavailable: "):
+            await down.rate_limiter.hit("k", RateLimit(count=1, period=1))
+
+        health = await down.health.check()
+    assert (health.ok, health.adapter) == (False, "redis")
+    assert health.detail
+
+
+async def test_a_malformed_url_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="REDIS_URL") as caught:
+        async with cache("http://user:s3cret@example.com"):
+            pass
+    assert "s3cret" not in str(caught.value)
+
+
+def with_user(url: str, user: str, password: str) -> str:
+    parts = urlsplit(url)
+    address = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{quote(user)}:{quote(password)}@{address}"))
+
+
+@pytest.fixture
+async def acl_user(redis_url: str) -> AsyncIterator[tuple[str, str]]:
+    """A throwaway ACL user (name, password), removed again after the test."""
+    name, password = f"fastwrap-test-{uuid4().hex[:8]}", secrets.token_urlsafe(12)
+    admin = Redis.from_url(redis_url)
+    try:
+        await admin.acl_setuser(
+            name, enabled=True, passwords=[f"+{password}"], keys=["*"], categories=["+@all"]
+        )
+    except ResponseError as exc:
+        await admin.aclose()
+        pytest.skip(f"this Redis does not let tests create ACL users: {exc}")
+    try:
+        yield name, password
+    finally:
+        await admin.acl_deluser(name)
+        await admin.aclose()
+
+
+async def test_an_acl_user_and_password_in_the_url(
+    redis_url: str, redis_namespace: str, acl_user: tuple[str, str]
+) -> None:
+    name, password = acl_user
+    tenant, character = uuid4(), uuid4()
+    async with cache(with_user(redis_url, name, password), redis_namespace) as allowed:
+        assert (await allowed.health.check()).ok
+        await allowed.conversations.append_turn(tenant, "c", character, a_turn(), 60)
+        assert await stored(allowed, tenant, "c") == 2
+
+    async with cache(with_user(redis_url, name, "not-" + password), redis_namespace) as refused:
+        health = await refused.health.check()
+        with pytest.raises(Unavailable) as caught:
+            await refused.conversations.get(tenant, "c")
+    assert not health.ok
+    assert password not in f"{health.detail} {caught.value}"
+
+
+async def test_health_and_the_store_recover_when_redis_returns(
+    redis_proxy: tuple[TcpProxy, str], redis_namespace: str
+) -> None:
+    proxy, url = redis_proxy
+    tenant, character = uuid4(), uuid4()
+    async with cache(url, redis_namespace) as redis_cache:
+        assert (await redis_cache.health.check()).ok
+        await redis_cache.conversations.append_turn(tenant, "c", character, a_turn(1), 60)
+
+        await proxy.stop()
+        assert not (await redis_cache.health.check()).ok
+        with pytest.raises(Unavailable):
+            await redis_cache.conversations.append_turn(tenant, "c", character, a_turn(2), 60)
+
+        await proxy.start()  # same port: the client was never told anything
+        assert (await redis_cache.health.check()).ok
+        assert await stored(redis_cache, tenant, "c") == 2  # the failed turn left nothing
+
+
+async def test_replicas_share_conversations(replicas: tuple[Cache, Cache]) -> None:
+    one, two = replicas
+    tenant, character = uuid4(), uuid4()
+
+    await one.conversations.append_turn(tenant, "c", character, a_turn(1), 60)
+    await two.conversations.append_turn(tenant, "c", character, a_turn(2), 60)
+
+    assert await stored(one, tenant, "c") == 4
+    with pytest.raises(Conflict):
+        await one.conversations.append_turn(tenant, "c", uuid4(), a_turn(3), 60)
+    await two.conversations.delete_all(tenant)
+    assert await stored(one, tenant, "c") == 0
+
+
+async def test_replicas_share_a_rate_budget(replicas: tuple[Cache, Cache]) -> None:
+    one, two = replicas
+    limit = RateLimit(count=3, period=3600)
+
+    decisions = [await replica.rate_limiter.hit("shared", limit) for replica in (one, two, one)]
+    assert [d.remaining for d in decisions] == [2, 1, 0]
+    assert not (await two.rate_limiter.hit("shared", limit)).allowed
+
+
+async def test_a_lock_held_by_one_replica_makes_the_other_wait(
+    replicas: tuple[Cache, Cache],
+) -> None:
+    one, two = replicas
+    tenant = uuid4()
+    order: list[str] = []
+
+    async def second() -> None:
+        async with two.conversations.lock(tenant, "c"):
+            order.append("two")
+
+    async with one.conversations.lock(tenant, "c"):
+        waiting = asyncio.create_task(second())
+        await asyncio.sleep(0.05)
+        order.append("one")
+    await waiting
+    assert order == ["one", "two"]
+
+    async with one.conversations.lock(tenant, "c"):
+        with pytest.raises(Busy):
+            async with two.conversations.lock(tenant, "c"):
+                pytest.fail("both replicas held the lock")
+
+
+async def test_a_lock_outlives_its_ttl_while_held(redis_url: str, redis_namespace: str) -> None:
+    async with (
+        cache(redis_url, redis_namespace, lock_ttl=0.3) as one,
+        cache(redis_url, redis_namespace, lock_wait=0.2) as two,
+    ):
+        tenant = uuid4()
+        async with one.conversations.lock(tenant, "c"):
+            await asyncio.sleep(0.5)  # longer than the TTL: the holder keeps extending it
+            with pytest.raises(Busy):
+                async with two.conversations.lock(tenant, "c"):
+                    pytest.fail("a live holder lost its lock")
+
+
+async def test_a_vanished_holder_cannot_block_forever(
+    redis_url: str, redis_namespace: str, redis_proxy: tuple[TcpProxy, str]
+) -> None:
+    proxy, proxied_url = redis_proxy
+    tenant = uuid4()
+    async with (
+        cache(proxied_url, redis_namespace, lock_ttl=0.3) as lost,
+        cache(redis_url, redis_namespace, lock_wait=2) as live,
+    ):
+        held = lost.conversations.lock(tenant, "c")
+        await held.__aenter__()
+        await proxy.stop()  # the holder can neither extend nor release any more
+
+        async with live.conversations.lock(tenant, "c"):
+            pass  # had once the TTL ran out
+        with pytest.raises(Unavailable):
+            # Cut off, the holder cannot even look at the conversation it held.
+            await lost.conversations.get(tenant, "c")
+        await held.__aexit__(None, None, None)  # logs a warning, raises nothing
+
+
+async def test_a_conversation_really_expires(redis_url: str, redis_namespace: str) -> None:
+    tenant = uuid4()
+    async with cache(redis_url, redis_namespace) as redis_cache:
+        store = redis_cache.conversations
+        await store.append_turn(tenant, "c", uuid4(), a_turn(), 1)
+        for _ in range(30):
+            if await store.get(tenant, "c") is None:
+                break
+            await asyncio.sleep(0.05)
+        assert await store.get(tenant, "c") is None
+
+
+async def test_a_budget_really_refills(redis_url: str, redis_namespace: str) -> None:
+    limit = RateLimit(count=2, period=0.2)  # one request every 100 ms
+    async with cache(redis_url, redis_namespace) as redis_cache:
+        hit = redis_cache.rate_limiter.hit
+        assert (await hit("k", limit)).allowed
+        assert (await hit("k", limit)).allowed
+        refused = await hit("k", limit)
+        assert not refused.allowed
+        assert 0 < refused.retry_after <= 0.1
+
+        await asyncio.sleep(refused.retry_after + 0.01)
+        assert (await hit("k", limit)).allowed
