@@ -1,0 +1,141 @@
+"""In-memory clients, and the state every in-memory repository of one store shares.
+
+The fakes mirror the PostgreSQL schema (adapters/postgres/migrations): rows are soft-deleted,
+uniqueness is checked the way the constraints check it, and characters and snippets refer to an
+existing client row (the foreign keys), so the contract suites hold for both adapters.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from fastwrap.domain.errors import Conflict, Invalid, NotFound
+from fastwrap.domain.model import Character, Client, Snippet
+from fastwrap.domain.pagination import Cursor
+from fastwrap.ports.repositories import ClientReader, ClientRepository
+
+# The same words the PostgreSQL adapter uses for the same constraints.
+EMAIL_TAKEN = "email is already registered"
+KEY_TAKEN = "API key is already in use"
+CLIENT_EXISTS = "client already exists"
+ADMIN_EXISTS = "an admin already exists"
+CLIENT_NOT_FOUND = "client not found"
+
+
+@dataclass(slots=True)
+class Record[T]:
+    value: T
+    deleted_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class SnippetRecord:
+    snippet: Snippet
+    embedding: tuple[float, ...]
+    deleted_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class MemoryState:
+    """All rows of one in-memory store: what the three PostgreSQL tables hold."""
+
+    clients: dict[UUID, Record[Client]] = field(default_factory=dict)
+    characters: dict[UUID, Record[Character]] = field(default_factory=dict)
+    snippets: dict[UUID, SnippetRecord] = field(default_factory=dict)
+
+    def require_client(self, client_id: UUID) -> None:
+        """The foreign key: the client row must exist (live or not, as in PostgreSQL)."""
+        if client_id not in self.clients:
+            raise NotFound(CLIENT_NOT_FOUND)
+
+
+def check_storable(*texts: str | None) -> None:
+    """PostgreSQL's text type cannot hold a NUL character; it refuses the row (DataError)."""
+    if any(text is not None and "\x00" in text for text in texts):
+        raise Invalid("rejected by the database: text cannot contain NUL characters")
+
+
+def as_jsonb(value: Any) -> Any:
+    """What a jsonb round trip gives back, or Invalid where jsonb refuses (NaN, NUL)."""
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except ValueError as exc:
+        raise Invalid("rejected by the database: JSON numbers must be finite") from exc
+    if "\\u0000" in text:
+        raise Invalid("rejected by the database: JSON cannot contain NUL characters")
+    return json.loads(text)
+
+
+def after_cursor(created_at: datetime, ident: UUID, after: Cursor | None) -> bool:
+    return after is None or (created_at, ident) > (after.created_at, after.id)
+
+
+class InMemoryClientRepository(ClientRepository, ClientReader):
+    def __init__(self, state: MemoryState | None = None) -> None:
+        self._state = state or MemoryState()
+
+    def _live(self) -> list[Client]:
+        return [r.value for r in self._state.clients.values() if r.deleted_at is None]
+
+    def _check_unique(self, client: Client) -> None:
+        check_storable(client.email, client.password_hash, client.key_digest)
+        email = client.email.lower()
+        if any(c.email.lower() == email and c.id != client.id for c in self._live()):
+            raise Conflict(EMAIL_TAKEN)
+        # The key digest is unique over every row, deleted ones included.
+        if any(
+            r.value.key_digest == client.key_digest and r.value.id != client.id
+            for r in self._state.clients.values()
+        ):
+            raise Conflict(KEY_TAKEN)
+
+    async def add(self, client: Client) -> None:
+        if client.id in self._state.clients:
+            raise Conflict(CLIENT_EXISTS)
+        self._check_unique(client)
+        self._state.clients[client.id] = Record(client)
+
+    async def add_first_admin(self, client: Client) -> None:
+        if any(c.is_admin for c in self._live()):
+            raise Conflict(ADMIN_EXISTS)
+        await self.add(client)
+
+    async def update(self, client: Client) -> None:
+        record = self._state.clients.get(client.id)
+        if record is None or record.deleted_at is not None:
+            raise NotFound(CLIENT_NOT_FOUND)
+        self._check_unique(client)
+        record.value = replace(client, created_at=record.value.created_at)
+
+    async def delete(self, client_id: UUID, at: datetime) -> bool:
+        record = self._state.clients.get(client_id)
+        if record is None or record.deleted_at is not None:
+            return False
+        record.deleted_at = at
+        for character in self._state.characters.values():
+            if character.value.client_id == client_id and character.deleted_at is None:
+                character.deleted_at = at
+        for snippet in self._state.snippets.values():
+            if snippet.snippet.client_id == client_id and snippet.deleted_at is None:
+                snippet.deleted_at = at
+        return True
+
+    async def get(self, client_id: UUID) -> Client | None:
+        record = self._state.clients.get(client_id)
+        return record.value if record is not None and record.deleted_at is None else None
+
+    async def get_by_email(self, email: str) -> Client | None:
+        wanted = email.lower()
+        return next((c for c in self._live() if c.email.lower() == wanted), None)
+
+    async def get_by_key_digest(self, digest: str) -> Client | None:
+        return next((c for c in self._live() if c.key_digest == digest), None)
+
+    async def list_page(self, after: Cursor | None, limit: int) -> list[Client]:
+        rows = [c for c in self._live() if after_cursor(c.created_at, c.id, after)]
+        rows.sort(key=lambda c: (c.created_at, c.id))
+        return rows[: max(limit, 0)]

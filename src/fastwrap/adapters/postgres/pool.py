@@ -1,0 +1,77 @@
+"""One asyncpg pool per process, with jsonb and pgvector codecs on every connection.
+
+The codecs need the `vector` type to exist, so the pool is created after the migrations ran
+(storage.py does that on a connection of its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import numpy as np
+from asyncpg.pool import PoolConnectionProxy
+from pgvector import Vector
+
+from fastwrap.adapters.postgres.errors import translated
+
+CONNECT_TIMEOUT = 10.0
+ACQUIRE_TIMEOUT = 10.0
+COMMAND_TIMEOUT = 30.0
+VECTOR_SCHEMA = "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'vector'"
+
+
+def encode_vector(value: Sequence[float] | np.ndarray[Any, Any]) -> bytes:
+    # pgvector's own encoder accepts lists and arrays only; the domain speaks tuples.
+    return bytes(Vector(np.asarray(value, dtype=np.float32)).to_binary())
+
+
+def decode_vector(data: bytes) -> tuple[float, ...]:
+    return tuple(Vector.from_binary(data).to_list())
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """Run on every new pooled connection: JSON as Python values, vectors as float tuples."""
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            name, schema="pg_catalog", encoder=json.dumps, decoder=json.loads, format="text"
+        )
+    schema = await conn.fetchval(VECTOR_SCHEMA)
+    if schema is not None:
+        await conn.set_type_codec(
+            "vector", schema=schema, encoder=encode_vector, decoder=decode_vector, format="binary"
+        )
+
+
+async def create_pool(dsn: str, *, min_size: int, max_size: int) -> asyncpg.Pool:
+    with translated():
+        pool: asyncpg.Pool = await asyncpg.create_pool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            init=init_connection,
+            timeout=CONNECT_TIMEOUT,
+            command_timeout=COMMAND_TIMEOUT,
+            server_settings={"application_name": "fastwrap"},
+        )
+    return pool
+
+
+@asynccontextmanager
+async def connection(pool: asyncpg.Pool) -> AsyncIterator[PoolConnectionProxy]:
+    """A pooled connection whose errors, like the pool's own, arrive as domain errors."""
+    with translated():
+        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
+            yield conn
+
+
+async def close_pool(pool: asyncpg.Pool, grace: float = 10.0) -> None:
+    """Close gracefully, but never hang shutdown on a connection somebody did not release."""
+    try:
+        await asyncio.wait_for(pool.close(), grace)
+    except TimeoutError:
+        pool.terminate()

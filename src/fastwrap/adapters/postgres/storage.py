@@ -1,0 +1,92 @@
+"""The PostgreSQL store of record, as one Storage bundle for the container.
+
+Opening it migrates the database and checks the vector dimension on a connection of its own
+(the pool's codecs need the `vector` type the first migration creates), then starts the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from fastwrap.adapters.bundles import Storage
+from fastwrap.adapters.postgres.characters import PgCharacterRepository
+from fastwrap.adapters.postgres.clients import PgClientRepository
+from fastwrap.adapters.postgres.errors import translated, unavailable
+from fastwrap.adapters.postgres.migrate import apply_migrations, check_embedding_dim
+from fastwrap.adapters.postgres.pool import CONNECT_TIMEOUT, close_pool, create_pool
+from fastwrap.adapters.postgres.vectors import DEFAULT_EF_SEARCH, PgVectorIndex
+from fastwrap.domain.model import HealthStatus
+from fastwrap.ports.health import HealthProbe
+
+HEALTH_TIMEOUT = 2.0
+VECTOR_VERSION = "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
+ITERATIVE_SCAN_SINCE = (0, 8)
+
+
+class PgHealthProbe(HealthProbe):
+    def __init__(self, pool: asyncpg.Pool, adapter: str) -> None:
+        self._pool = pool
+        self._adapter = adapter
+
+    async def check(self) -> HealthStatus:
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT), self._pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+        except Exception as exc:  # a probe reports, it never raises
+            detail = unavailable(exc).detail
+            return HealthStatus(ok=False, adapter=self._adapter, detail=detail)
+        return HealthStatus(ok=True, adapter=self._adapter)
+
+
+def supports_iterative_scan(version: str | None) -> bool:
+    try:
+        parts = tuple(int(p) for p in (version or "").split(".")[:2])
+    except ValueError:
+        return False
+    return parts >= ITERATIVE_SCAN_SINCE
+
+
+async def prepare_database(dsn: str, embedding_dim: int) -> bool:
+    """Migrate, refuse a mismatched EMBEDDING_DIM, and say whether pgvector scans iteratively."""
+    with translated():
+        conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT)
+    try:
+        await apply_migrations(conn, embedding_dim)
+        await check_embedding_dim(conn, embedding_dim)
+        with translated():
+            version = await conn.fetchval(VECTOR_VERSION)
+    finally:
+        await conn.close()
+    return supports_iterative_scan(version)
+
+
+@asynccontextmanager
+async def open_postgres_storage(
+    dsn: str,
+    *,
+    adapter: str,
+    pool_min: int,
+    pool_max: int,
+    embedding_dim: int,
+    ef_search: int = DEFAULT_EF_SEARCH,
+) -> AsyncIterator[Storage]:
+    """Storage on the database at `dsn` ("postgres", or "embedded" for the built-in server).
+
+    `ef_search` is the HNSW candidate list of every search (recall against latency).
+    """
+    iterative = await prepare_database(dsn, embedding_dim)
+    pool = await create_pool(dsn, min_size=pool_min, max_size=pool_max)
+    try:
+        yield Storage(
+            clients=PgClientRepository(pool),
+            characters=PgCharacterRepository(pool),
+            vectors=PgVectorIndex(pool, iterative_scan=iterative, ef_search=ef_search),
+            health=PgHealthProbe(pool, adapter),
+            adapter=adapter,
+        )
+    finally:
+        await close_pool(pool)

@@ -1,0 +1,151 @@
+"""The character store contract, held by the in-memory fake and by PostgreSQL alike."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from fastwrap.adapters.bundles import Storage
+from fastwrap.domain.errors import Conflict, Invalid, NotFound
+from fastwrap.domain.model import Character, Client, Knowledge
+from fastwrap.domain.pagination import Cursor
+
+T0 = datetime(2026, 1, 1, 12, 0, 0, 654321, tzinfo=UTC)
+
+
+async def add_client(storage: Storage) -> UUID:
+    ident = uuid4()
+    await storage.clients.add(
+        Client(
+            id=ident,
+            email=f"{ident.hex[:12]}@example.com",
+            password_hash="$2b$04$hash",
+            key_digest=ident.hex * 2,
+            created_at=T0,
+            updated_at=T0,
+        )
+    )
+    return ident
+
+
+def new_character(client_id: UUID, **overrides: Any) -> Character:
+    values: dict[str, Any] = {
+        "id": uuid4(),
+        "client_id": client_id,
+        "name": "Captain",
+        "agent_role": "You are a pirate.",
+        "created_at": T0,
+        "updated_at": T0,
+    }
+    values.update(overrides)
+    return Character(**values)
+
+
+async def test_a_character_reads_back_with_every_field(storage: Storage) -> None:
+    owner = await add_client(storage)
+    knowledge = Knowledge(entity_types=("faq", "docs"), top_k=7, min_score=0.25)
+    full = new_character(owner, ttl=3600, knowledge=knowledge)
+    bare = new_character(owner, name=None)
+    await storage.characters.add(full)
+    await storage.characters.add(bare)
+
+    assert await storage.characters.get(owner, full.id) == full
+    assert await storage.characters.get(owner, bare.id) == bare
+    assert await storage.characters.get(owner, uuid4()) is None
+
+
+async def test_another_tenants_character_is_invisible(storage: Storage) -> None:
+    owner, stranger = await add_client(storage), await add_client(storage)
+    character = new_character(owner)
+    await storage.characters.add(character)
+
+    assert await storage.characters.get(stranger, character.id) is None
+    assert await storage.characters.list_page(stranger, None, 10) == []
+    with pytest.raises(NotFound):
+        await storage.characters.update(replace(character, client_id=stranger, name="Hijacked"))
+    assert await storage.characters.delete(stranger, character.id, T0) is False
+    assert await storage.characters.get(owner, character.id) == character
+
+
+async def test_a_character_needs_an_existing_client(storage: Storage) -> None:
+    with pytest.raises(NotFound):
+        await storage.characters.add(new_character(uuid4()))
+
+
+async def test_the_same_id_twice_is_a_conflict(storage: Storage) -> None:
+    owner = await add_client(storage)
+    character = new_character(owner)
+    await storage.characters.add(character)
+
+    with pytest.raises(Conflict):
+        await storage.characters.add(new_character(owner, id=character.id))
+
+
+async def test_an_update_replaces_fields_but_keeps_created_at(storage: Storage) -> None:
+    owner = await add_client(storage)
+    character = new_character(owner, ttl=60, knowledge=Knowledge(entity_types=("faq",)))
+    await storage.characters.add(character)
+    later = T0 + timedelta(hours=1)
+    changed = replace(
+        character,
+        name=None,
+        agent_role="You are a librarian.",
+        ttl=None,
+        knowledge=None,
+        created_at=later,
+        updated_at=later,
+    )
+
+    await storage.characters.update(changed)
+
+    assert await storage.characters.get(owner, character.id) == replace(changed, created_at=T0)
+
+
+async def test_a_deleted_character_is_gone_for_good(storage: Storage) -> None:
+    owner = await add_client(storage)
+    character = new_character(owner)
+    await storage.characters.add(character)
+
+    assert await storage.characters.delete(owner, character.id, T0) is True
+    assert await storage.characters.get(owner, character.id) is None
+    assert await storage.characters.list_page(owner, None, 10) == []
+    assert await storage.characters.delete(owner, character.id, T0) is False
+    with pytest.raises(NotFound):
+        await storage.characters.update(character)
+
+
+async def test_pages_follow_created_at_then_id_within_the_tenant(storage: Storage) -> None:
+    owner, other = await add_client(storage), await add_client(storage)
+    tied = [new_character(owner, id=UUID(int=n)) for n in (9, 7, 8)]
+    first_made = new_character(owner, created_at=T0 - timedelta(seconds=1))
+    last_made = new_character(owner, created_at=T0 + timedelta(seconds=1))
+    gone = new_character(owner)
+    for character in [last_made, *tied, first_made, gone, new_character(other)]:
+        await storage.characters.add(character)
+    await storage.characters.delete(owner, gone.id, T0)
+    expected = [first_made.id, UUID(int=7), UUID(int=8), UUID(int=9), last_made.id]
+
+    page = await storage.characters.list_page(owner, None, 2)
+    seen = [c.id for c in page]
+    while page:
+        last = page[-1]
+        page = await storage.characters.list_page(owner, Cursor(last.created_at, last.id), 2)
+        seen += [c.id for c in page]
+
+    assert seen == expected
+
+
+async def test_a_nul_character_cannot_be_stored(storage: Storage) -> None:
+    owner = await add_client(storage)
+    character = new_character(owner)
+    await storage.characters.add(character)
+
+    with pytest.raises(Invalid):
+        await storage.characters.add(new_character(owner, agent_role="nul \x00 inside"))
+    with pytest.raises(Invalid):
+        await storage.characters.update(replace(character, name="a\x00"))
+    assert await storage.characters.list_page(owner, None, 10) == [character]

@@ -1,0 +1,124 @@
+"""Migrations and start-up checks against a real PostgreSQL with pgvector."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import uuid4
+
+import asyncpg
+import pytest
+
+from fastwrap.adapters.postgres.migrate import load_migrations, migrate, reset_embeddings, status
+from fastwrap.adapters.postgres.storage import open_postgres_storage
+from fastwrap.domain.errors import ConfigurationError, Unavailable
+from fastwrap.domain.model import Client, EmbeddedSnippet, SearchQuery
+
+pytestmark = pytest.mark.integration
+
+ALL = [f"{m.version:04d}_{m.name}" for m in load_migrations()]
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+async def fetch(dsn: str, sql: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return list(await conn.fetch(sql))
+    finally:
+        await conn.close()
+
+
+async def test_an_empty_database_gets_every_migration_in_order(pg_empty_dsn: str) -> None:
+    before = await status(pg_empty_dsn)
+    assert before.applied == ()
+    assert [m.name for m in before.pending] == [m.name for m in load_migrations()]
+
+    assert await migrate(pg_empty_dsn, 8) == ALL
+
+    after = await status(pg_empty_dsn)
+    assert [a.version for a in after.applied] == [m.version for m in load_migrations()]
+    assert after.pending == ()
+    tables = await fetch(
+        pg_empty_dsn,
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
+    )
+    assert [t["tablename"] for t in tables] == ["app_schema", "characters", "clients", "embeddings"]
+    indexes = await fetch(pg_empty_dsn, "SELECT indexname FROM pg_indexes")
+    assert "embeddings_embedding_hnsw" in {i["indexname"] for i in indexes}
+
+
+async def test_a_second_run_is_a_no_op(pg_empty_dsn: str) -> None:
+    await migrate(pg_empty_dsn, 8)
+    recorded = await fetch(pg_empty_dsn, "SELECT * FROM app_schema ORDER BY version")
+
+    assert await migrate(pg_empty_dsn, 8) == []
+    assert await fetch(pg_empty_dsn, "SELECT * FROM app_schema ORDER BY version") == recorded
+
+
+async def test_concurrent_runners_apply_each_migration_once(pg_empty_dsn: str) -> None:
+    results = await asyncio.gather(*(migrate(pg_empty_dsn, 8) for _ in range(3)))
+
+    assert sorted(name for result in results for name in result) == sorted(ALL)
+    rows = await fetch(pg_empty_dsn, "SELECT version FROM app_schema")
+    assert len(rows) == len(ALL)
+
+
+async def test_a_changed_embedding_dim_stops_start_up_with_the_way_out(pg_empty_dsn: str) -> None:
+    await migrate(pg_empty_dsn, 8)
+
+    with pytest.raises(ConfigurationError, match=r"EMBEDDING_DIM=16 .* 8 dimensions") as caught:
+        async with open_postgres_storage(
+            pg_empty_dsn, adapter="postgres", pool_min=1, pool_max=2, embedding_dim=16
+        ):
+            pass
+    assert "EMBEDDING_DIM=8" in caught.value.detail
+    assert "reset-embeddings" in caught.value.detail
+
+
+async def test_resetting_embeddings_moves_the_store_to_a_new_dimension(pg_empty_dsn: str) -> None:
+    client = Client(
+        id=uuid4(), email="a@example.com", password_hash="h", key_digest="d" * 64,
+        created_at=NOW, updated_at=NOW,
+    )  # fmt: skip
+    options = {"adapter": "postgres", "pool_min": 1, "pool_max": 2}
+    async with open_postgres_storage(pg_empty_dsn, embedding_dim=8, **options) as storage:
+        await storage.clients.add(client)
+        snippet = EmbeddedSnippet(
+            client_id=client.id, entity_type="doc", entity_id="1", content="x", metadata={},
+            embedding=(1.0,) * 8, model="m",
+        )  # fmt: skip
+        await storage.vectors.upsert([snippet], NOW)
+
+    assert await reset_embeddings(pg_empty_dsn, 16) == 1
+
+    async with open_postgres_storage(pg_empty_dsn, embedding_dim=16, **options) as storage:
+        query = SearchQuery(client_id=client.id, embedding=(1.0,) * 16, model="m", top_k=5)
+        assert await storage.vectors.search(query) == []
+        assert await storage.clients.get(client.id) == client
+
+
+async def test_an_unreachable_database_is_unavailable(tmp_path: Path) -> None:
+    nowhere = f"postgresql://postgres@/fastwrap?host={tmp_path}"
+
+    with pytest.raises(Unavailable, match="database unavailable"):
+        async with open_postgres_storage(
+            nowhere, adapter="postgres", pool_min=1, pool_max=2, embedding_dim=8
+        ):
+            pass
+
+
+async def test_a_closed_pool_is_unavailable_and_unhealthy(
+    pg_dsn: str, pg_embedding_dim: int
+) -> None:
+    async with open_postgres_storage(
+        pg_dsn, adapter="postgres", pool_min=1, pool_max=2, embedding_dim=pg_embedding_dim
+    ) as storage:
+        assert (await storage.health.check()).ok
+
+    with pytest.raises(Unavailable, match="database unavailable"):
+        await storage.clients.get(uuid4())
+    health = await storage.health.check()
+    assert (health.ok, health.adapter) == (False, "postgres")
+    assert health.detail is not None
+    assert health.detail.startswith("database unavailable")
