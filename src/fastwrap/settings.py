@@ -22,7 +22,11 @@ WEAK_SERVICE_KEYS = {"1234", "changeme", "secret", "password", "fastwrap"}
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        case_sensitive=False,
     )
 
     # service
@@ -30,7 +34,7 @@ class Settings(BaseSettings):
     fastwrap_api_key: SecretStr | None = None
     fastwrap_storage: Literal["postgres", "memory"] = "postgres"
     fastwrap_data_dir: Path = Path(".fastwrap")
-    host: str = "0.0.0.0"  # noqa: S104 - a server is meant to be reachable; HOST narrows it
+    host: str = "0.0.0.0"
     port: int = Field(default=8555, ge=1, le=65535)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
@@ -52,6 +56,7 @@ class Settings(BaseSettings):
     redis_api_key: SecretStr | None = None
     redis_user: str | None = None
     redis_user_pw: SecretStr | None = None
+    redis_key_prefix: str = Field(default="fw:", pattern=r"^[A-Za-z0-9:_.-]{1,32}$")
 
     # LLM
     model: str | None = None
@@ -72,12 +77,15 @@ class Settings(BaseSettings):
 
     # tracing
     langchain_api_key: SecretStr | None = None
-    langsmith_tracing_v2: bool = False
+    langsmith_tracing_v2: bool = True  # tracing needs LANGCHAIN_API_KEY too
 
     # conversations
     conversation_ttl_seconds: int = Field(default=1200, ge=1, le=604_800)
     conversation_max_messages: int = Field(default=1000, ge=2)
     conversation_lock_wait_seconds: float = Field(default=30.0, gt=0)
+    # The Redis lock renews itself while held; its TTL only bounds how long a crashed
+    # replica's conversation stays locked.
+    conversation_lock_ttl_seconds: float = Field(default=15.0, ge=1)
     history_max_messages: int = Field(default=50, ge=0)
     history_max_chars: int = Field(default=24_000, ge=0)
 
@@ -91,7 +99,7 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
 
     # logging
-    log_dir: Path = Path("logs")
+    log_dir: Path | None = Path("logs")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -153,7 +161,9 @@ class Settings(BaseSettings):
         if not self.postgres_host:
             return None
         password = self.postgres_pw.get_secret_value() if self.postgres_pw else ""
-        auth = quote(self.postgres_user, safe="") + (":" + quote(password, safe="") if password else "")
+        auth = quote(self.postgres_user, safe="") + (
+            ":" + quote(password, safe="") if password else ""
+        )
         return f"postgresql://{auth}@{self.postgres_host}:{self.postgres_port}/{self.postgres_db}"
 
     @property

@@ -39,10 +39,10 @@ class CharacterDraft:
 class CharacterPatch:
     """Only the fields that are not UNSET change; None clears an optional field."""
 
-    name: str | None | _Unset = UNSET
-    agent_role: str | _Unset = UNSET
-    ttl: int | None | _Unset = UNSET
-    knowledge: Knowledge | None | _Unset = UNSET
+    name: str | _Unset | None = UNSET
+    agent_role: str | _Unset | None = UNSET  # None is refused: the prompt is required
+    ttl: int | _Unset | None = UNSET
+    knowledge: Knowledge | _Unset | None = UNSET
 
 
 def _check(character: Character) -> Character:

@@ -1,4 +1,4 @@
-"""One chat turn: character prompt, knowledge, trimmed history, the new message; stored atomically."""
+"""One chat turn: prompt, knowledge, trimmed history, new message; stored atomically."""
 
 from __future__ import annotations
 
@@ -211,7 +211,9 @@ class ChatService:
         )
 
     async def conversation(self, client_id: UUID, conversation_id: str) -> Conversation:
-        conversation = await self._conversations.get(client_id, check_conversation_id(conversation_id))
+        conversation = await self._conversations.get(
+            client_id, check_conversation_id(conversation_id)
+        )
         if conversation is None:
             raise NotFound("conversation not found or expired")
         return conversation

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from uuid import UUID, uuid4
 
 from fastwrap.domain.emails import normalise_email
-from fastwrap.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from fastwrap.domain.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+)
 from fastwrap.domain.model import Client, Page
 from fastwrap.domain.pagination import Cursor, check_limit, page_of
 from fastwrap.domain.password_policy import check_password
@@ -16,6 +24,7 @@ from fastwrap.ports.repositories import ClientReader, ClientRepository
 from fastwrap.ports.security import ApiKeys, PasswordHasher
 
 BAD_LOGIN = "email or password is incorrect"
+log = logging.getLogger("fastwrap.clients")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +153,12 @@ class ClientService:
         """Soft-delete a client with its characters and snippets, and drop its conversations."""
         if not await self._writer.delete(client_id, self._clock.now()):
             raise NotFound("client not found")
-        await self._conversations.delete_all(client_id)
+        try:
+            await self._conversations.delete_all(client_id)
+        except Unavailable as exc:
+            # The deletion is committed and the key is dead, so no one can reach those
+            # conversations; they expire by TTL. Answering 503 here would tell a lie.
+            log.warning("client %s deleted; its conversations expire by TTL (%s)", client_id, exc)
 
     # --- admin -----------------------------------------------------------------------------
 
@@ -158,6 +172,16 @@ class ClientService:
         if client is None:
             raise NotFound("client not found")
         return client
+
+    async def find_by_email(self, email: str) -> Client:
+        client = await self._reader.get_by_email(normalise_email(email))
+        if client is None:
+            raise NotFound("client not found")
+        return client
+
+    async def set_active(self, client_id: UUID, active: bool) -> Client:
+        """An operator's switch (the CLI); admins over HTTP go through update()."""
+        return await self._apply(await self.get(client_id), ClientChanges(is_active=active))
 
     async def list(self, cursor: str | None, limit: int) -> Page[Client]:
         check_limit(limit)

@@ -1,4 +1,4 @@
-"""The domain error tree. Entry points map each class to one status code (see entrypoints/http/errors.py)."""
+"""The domain error tree. Entry points map each class to one status code (http/errors.py)."""
 
 from __future__ import annotations
 

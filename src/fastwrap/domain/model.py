@@ -160,7 +160,7 @@ class Page[T]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RateDecision:
-    """The outcome of one rate-limit hit; `reset_after` is seconds until the budget is full again."""
+    """One rate-limit hit's outcome; `reset_after`: seconds until the budget is full again."""
 
     allowed: bool
     limit: int

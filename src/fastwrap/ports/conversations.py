@@ -35,8 +35,6 @@ class ConversationStore(Protocol):
     async def delete_all(self, client_id: UUID) -> None:
         """Forget every conversation of a tenant (used when the tenant is deleted)."""
 
-    def lock(
-        self, client_id: UUID, conversation_id: str
-    ) -> AbstractAsyncContextManager[None]:
+    def lock(self, client_id: UUID, conversation_id: str) -> AbstractAsyncContextManager[None]:
         """Serialise turns on one conversation; raise Busy if the lock is not had in time."""
         ...

@@ -21,3 +21,7 @@ class Embedder(Protocol):
         Raises UpstreamFailed / UpstreamTimeout; never returns fewer vectors than texts.
         """
         ...
+
+    async def aclose(self) -> None:
+        """Release the provider client's connections (at shutdown)."""
+        ...

@@ -16,3 +16,7 @@ class ChatModel(Protocol):
     def stream(self, messages: Sequence[PromptMessage]) -> AsyncIterator[ChatDelta]:
         """Yield the reply in pieces as the provider produces them."""
         ...
+
+    async def aclose(self) -> None:
+        """Release the provider client's connections (at shutdown)."""
+        ...

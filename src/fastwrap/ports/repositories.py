@@ -76,5 +76,6 @@ class VectorIndex(Protocol):
     async def search(self, query: SearchQuery) -> list[SearchHit]:
         """Best first; min(top_k, matching live rows) hits, whatever other tenants hold."""
 
-    async def delete(self, client_id: UUID, entity_type: str, entity_id: str, at: datetime) -> bool:
-        ...
+    async def delete(
+        self, client_id: UUID, entity_type: str, entity_id: str, at: datetime
+    ) -> bool: ...

@@ -1,0 +1,261 @@
+"""The composition root: the only module that picks adapters (from Settings) and wires use cases.
+
+The HTTP app, the CLI and the library facade all get their services from here. Pools and clients
+are Resources over async context managers, so whoever starts the container also closes them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from dependency_injector import containers, providers
+
+from fastwrap.adapters.bundles import Cache, Storage
+from fastwrap.adapters.clock import SystemClock
+from fastwrap.adapters.langchain.embeddings import build_embedder
+from fastwrap.adapters.langchain.probes import ConfiguredProbe
+from fastwrap.adapters.langchain.providers import build_chat_model
+from fastwrap.adapters.langchain.tracing import configure_tracing
+from fastwrap.adapters.memory.cache import memory_cache
+from fastwrap.adapters.memory.repositories import memory_storage
+from fastwrap.adapters.security.hashing import BcryptPasswordHasher, Sha256ApiKeys
+from fastwrap.domain.characters import CharacterService
+from fastwrap.domain.chat import ChatService, HistoryBudget
+from fastwrap.domain.clients import ClientService
+from fastwrap.domain.health import HealthService
+from fastwrap.domain.vectors import VectorService
+from fastwrap.ports.clock import Clock
+from fastwrap.ports.embeddings import Embedder
+from fastwrap.ports.llm import ChatModel
+from fastwrap.ports.rate_limit import RateLimiter
+from fastwrap.settings import Settings
+
+log = logging.getLogger("fastwrap")
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[tuple[str, str]]:
+    """(DSN, adapter label) of the configured PostgreSQL: DATABASE_URL / POSTGRES_*, or the
+    embedded server in FASTWRAP_DATA_DIR, which runs for the duration."""
+    dsn = settings.postgres_dsn
+    if dsn is not None:
+        yield dsn, "postgres"
+        return
+    from fastwrap.adapters.postgres.embedded import embedded_postgres
+
+    log.warning(
+        "DATABASE_URL is unset: using the embedded PostgreSQL in %s", settings.fastwrap_data_dir
+    )
+    async with embedded_postgres(settings.fastwrap_data_dir) as embedded_dsn:
+        yield embedded_dsn, "embedded"
+
+
+@asynccontextmanager
+async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
+    """In memory, a PostgreSQL server (DATABASE_URL / POSTGRES_*), or the embedded default."""
+    if settings.fastwrap_storage == "memory":
+        log.warning("FASTWRAP_STORAGE=memory: nothing is persisted")
+        yield memory_storage()
+        return
+    from fastwrap.adapters.postgres.storage import open_postgres_storage
+
+    async with (
+        open_database(settings) as (dsn, adapter),
+        open_postgres_storage(
+            dsn,
+            adapter=adapter,
+            pool_min=settings.db_pool_min,
+            pool_max=settings.db_pool_max,
+            embedding_dim=settings.embedding_dim,
+        ) as storage,
+    ):
+        yield storage
+
+
+@asynccontextmanager
+async def open_cache(settings: Settings, clock: Clock) -> AsyncIterator[Cache]:
+    """Redis when configured, else an in-process cache (one process only)."""
+    url = settings.redis_dsn
+    if url is None:
+        log.warning("no Redis configured: conversations and rate limits are in-process")
+        yield memory_cache(
+            clock,
+            lock_wait_seconds=settings.conversation_lock_wait_seconds,
+            max_messages=settings.conversation_max_messages,
+        )
+        return
+    from fastwrap.adapters.redis.cache import open_redis_cache
+
+    async with open_redis_cache(
+        url,
+        clock=clock,
+        lock_wait_seconds=settings.conversation_lock_wait_seconds,
+        lock_ttl_seconds=settings.conversation_lock_ttl_seconds,
+        max_messages=settings.conversation_max_messages,
+        key_prefix=settings.redis_key_prefix,
+    ) as cache:
+        yield cache
+
+
+def _secret(value: object) -> str | None:
+    getter = getattr(value, "get_secret_value", None)
+    return getter() if getter is not None else None
+
+
+@asynccontextmanager
+async def open_chat_model(settings: Settings) -> AsyncIterator[tuple[ChatModel, str]]:
+    """One chat model per process, built at start-up and closed at shutdown."""
+    model, label = make_chat_model(settings)
+    try:
+        yield model, label
+    finally:
+        await model.aclose()
+
+
+@asynccontextmanager
+async def open_embedder(settings: Settings) -> AsyncIterator[tuple[Embedder, str]]:
+    embedder, label = make_embedder(settings)
+    try:
+        yield embedder, label
+    finally:
+        await embedder.aclose()
+
+
+def make_chat_model(settings: Settings) -> tuple[ChatModel, str]:
+    configure_tracing(_secret(settings.langchain_api_key), settings.langsmith_tracing_v2)
+    model, label = build_chat_model(
+        model=settings.model,
+        provider=settings.model_provider,
+        api_key=_secret(settings.model_key),
+        base_url=settings.model_base_url,
+        timeout=settings.model_timeout_seconds,
+        max_retries=settings.model_max_retries,
+        temperature=settings.model_temperature,
+    )
+    if label == "offline":
+        log.warning("no MODEL_KEY or MODEL_BASE_URL: replies come from the offline model")
+    return model, label
+
+
+def make_embedder(settings: Settings) -> tuple[Embedder, str]:
+    provider = (settings.embedding_provider or "openai").lower()
+    key = _secret(settings.embedding_key)
+    if key is None and provider == "openai":
+        key = _secret(settings.model_key)
+    embedder, label = build_embedder(
+        provider=settings.embedding_provider,
+        model=settings.embedding_model,
+        dimensions=settings.embedding_dim,
+        api_key=key,
+        base_url=settings.embedding_base_url,
+        batch_size=settings.embedding_batch_size,
+        timeout=settings.model_timeout_seconds,
+        max_retries=settings.model_max_retries,
+    )
+    if label.startswith("hashing"):
+        log.warning("no embedding key: using the local hashing embedder (lexical similarity)")
+    return embedder, label
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything an entry point needs, resolved once per process."""
+
+    settings: Settings
+    clients: ClientService
+    characters: CharacterService
+    chat: ChatService
+    vectors: VectorService
+    health: HealthService
+    rate_limiter: RateLimiter
+
+
+def _health(storage: Storage, cache: Cache, llm: str, embeddings: str) -> HealthService:
+    return HealthService(
+        {
+            "postgres": storage.health,
+            "redis": cache.health,
+            "llm": ConfiguredProbe(llm),
+            "embeddings": ConfiguredProbe(embeddings),
+        }
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    clock = providers.Singleton(SystemClock)
+
+    storage = providers.Resource(open_storage, settings)
+    cache = providers.Resource(open_cache, settings, clock)
+    chat_model = providers.Resource(open_chat_model, settings)
+    embedder = providers.Resource(open_embedder, settings)
+
+    hasher = providers.Singleton(BcryptPasswordHasher, rounds=settings.provided.bcrypt_rounds)
+    api_keys = providers.Singleton(Sha256ApiKeys)
+
+    client_service = providers.Singleton(
+        ClientService,
+        writer=storage.provided.clients,
+        reader=storage.provided.clients,
+        conversations=cache.provided.conversations,
+        hasher=hasher,
+        keys=api_keys,
+        clock=clock,
+    )
+    character_service = providers.Singleton(
+        CharacterService, characters=storage.provided.characters, clock=clock
+    )
+    vector_service = providers.Singleton(
+        VectorService, index=storage.provided.vectors, embedder=embedder.provided[0], clock=clock
+    )
+    chat_service = providers.Singleton(
+        ChatService,
+        characters=storage.provided.characters,
+        conversations=cache.provided.conversations,
+        model=chat_model.provided[0],
+        vectors=vector_service,
+        clock=clock,
+        default_ttl=settings.provided.conversation_ttl_seconds,
+        budget=providers.Factory(
+            HistoryBudget,
+            max_messages=settings.provided.history_max_messages,
+            max_chars=settings.provided.history_max_chars,
+        ),
+    )
+    health_service = providers.Singleton(
+        _health, storage, cache, chat_model.provided[1], embedder.provided[1]
+    )
+    services = providers.Singleton(
+        Services,
+        settings=settings,
+        clients=client_service,
+        characters=character_service,
+        chat=chat_service,
+        vectors=vector_service,
+        health=health_service,
+        rate_limiter=cache.provided.rate_limiter,
+    )
+
+
+@asynccontextmanager
+async def running(container: Container) -> AsyncIterator[Services]:
+    """Start the container's resources, hand out the services, and always close them."""
+    started = container.init_resources()
+    try:
+        if started is not None:
+            await started
+        services = container.services()
+        if not isinstance(services, Services):
+            services = await services
+        yield services
+    finally:
+        stopped = container.shutdown_resources()
+        if stopped is not None:
+            await stopped
+
+
+def make_container(settings: Settings) -> Container:
+    return Container(settings=settings)

@@ -1,0 +1,38 @@
+"""The ASGI factory uvicorn imports (`--factory`), so each worker builds its own container."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fastwrap.container import make_container
+from fastwrap.entrypoints.http.app import create_app
+from fastwrap.entrypoints.logs import configure_logging
+from fastwrap.settings import Settings
+
+
+class StartupErrorsInOneLine:
+    """Uvicorn prints a failed start-up's message; for bad configuration or an unreachable
+    dependency, make that message the domain's one-line reason instead of a traceback."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_clean(message: Message) -> None:
+            reason = getattr(self.app.state, "startup_error", None)
+            if message["type"] == "lifespan.startup.failed" and reason:
+                message = {**message, "message": f"FastWrap cannot start: {reason}"}
+            await send(message)
+
+        await self.app(scope, receive, send_clean)
+
+
+def app_from_env() -> ASGIApp:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_dir, settings.log_format)
+    return StartupErrorsInOneLine(create_app(make_container(settings)))

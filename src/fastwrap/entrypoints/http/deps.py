@@ -1,0 +1,59 @@
+"""FastAPI dependencies: the process's services, the caller's client, admin and service keys."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from fastwrap.container import Services
+from fastwrap.domain.clients import require_admin
+from fastwrap.domain.errors import Forbidden, Unauthorized
+from fastwrap.domain.model import Client
+
+api_key_header = APIKeyHeader(name="x-api-key", auto_error=False, description="Your API key")
+service_key_header = APIKeyHeader(
+    name="x-fastwrap-api-key", auto_error=False, description="The service secret"
+)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def current_client(
+    request: Request,
+    services: ServicesDep,
+    api_key: Annotated[str | None, Security(api_key_header)],
+) -> Client:
+    if not api_key:
+        raise Unauthorized("x-api-key header is missing")
+    client = await services.clients.authenticate(api_key)
+    request.state.client_id = str(client.id)
+    return client
+
+
+async def admin_client(client: Annotated[Client, Depends(current_client)]) -> Client:
+    return require_admin(client)
+
+
+def service_key(
+    services: ServicesDep,
+    key: Annotated[str | None, Security(service_key_header)],
+) -> None:
+    configured = services.settings.fastwrap_api_key
+    if configured is None:
+        raise Forbidden("internal routes are disabled (FASTWRAP_API_KEY is not set)")
+    expected = configured.get_secret_value().encode()
+    if not key or not hmac.compare_digest(key.encode(), expected):
+        raise Unauthorized("x-fastwrap-api-key is missing or wrong")
+
+
+ClientDep = Annotated[Client, Depends(current_client)]
+AdminDep = Annotated[Client, Depends(admin_client)]

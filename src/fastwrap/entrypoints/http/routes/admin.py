@@ -1,0 +1,77 @@
+"""Admin bootstrap (service secret) and admin management of clients."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from fastwrap.domain.clients import ClientChanges
+from fastwrap.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from fastwrap.entrypoints.http.deps import AdminDep, ServicesDep, service_key
+from fastwrap.entrypoints.http.responses import issued, ok
+from fastwrap.entrypoints.http.schemas import (
+    AdminClientIn,
+    AdminClientPatch,
+    ClientOut,
+    ClientWithKey,
+    Credentials,
+    Envelope,
+    Items,
+)
+
+router = APIRouter(tags=["admin"])
+
+
+@router.post("/internal/bootstrap-admin", status_code=201, dependencies=[Depends(service_key)])
+async def bootstrap_admin(body: Credentials, services: ServicesDep) -> Envelope[ClientWithKey]:
+    result = await services.clients.bootstrap_admin(body.email, body.password)
+    return ok("admin created; keep the api_key, it is shown once", issued(result))
+
+
+@router.get("/admin/clients")
+async def list_clients(
+    admin: AdminDep,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Envelope[Items[ClientOut]]:
+    page = await services.clients.list(cursor, limit)
+    items = Items[ClientOut](
+        items=[ClientOut.of(c) for c in page.items], next_cursor=page.next_cursor
+    )
+    return ok(f"{len(page.items)} clients", items)
+
+
+@router.post("/admin/clients", status_code=201)
+async def create_client(
+    body: AdminClientIn, admin: AdminDep, services: ServicesDep
+) -> Envelope[ClientWithKey]:
+    result = await services.clients.create(body.email, body.password, is_admin=body.is_admin)
+    return ok("client created; keep the api_key, it is shown once", issued(result))
+
+
+@router.get("/admin/clients/{client_id}")
+async def get_client(
+    client_id: UUID, admin: AdminDep, services: ServicesDep
+) -> Envelope[ClientOut]:
+    return ok("client", ClientOut.of(await services.clients.get(client_id)))
+
+
+@router.patch("/admin/clients/{client_id}")
+async def update_client(
+    client_id: UUID, body: AdminClientPatch, admin: AdminDep, services: ServicesDep
+) -> Envelope[ClientOut]:
+    changes = ClientChanges(
+        email=body.email, password=body.password, is_active=body.is_active, is_admin=body.is_admin
+    )
+    return ok(
+        "client updated", ClientOut.of(await services.clients.update(admin, client_id, changes))
+    )
+
+
+@router.delete("/admin/clients/{client_id}", status_code=204)
+async def delete_client(client_id: UUID, admin: AdminDep, services: ServicesDep) -> Response:
+    await services.clients.admin_delete(admin, client_id)
+    return Response(status_code=204)

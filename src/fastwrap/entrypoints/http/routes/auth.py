@@ -1,0 +1,55 @@
+"""Sign-up, log-in and self-service for the calling client."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from fastwrap.entrypoints.http.deps import ClientDep, ServicesDep
+from fastwrap.entrypoints.http.responses import issued, ok
+from fastwrap.entrypoints.http.schemas import (
+    ClientOut,
+    ClientWithKey,
+    Credentials,
+    Envelope,
+    KeyEnvelope,
+    OwnChanges,
+)
+
+router = APIRouter(tags=["clients"])
+
+
+@router.post("/auth/signup", status_code=201)
+async def sign_up(body: Credentials, services: ServicesDep) -> Envelope[ClientWithKey]:
+    result = await services.clients.sign_up(body.email, body.password)
+    return ok("client created; keep the api_key, it is shown once", issued(result))
+
+
+@router.post("/auth/login")
+async def log_in(body: Credentials, services: ServicesDep) -> Envelope[ClientWithKey]:
+    result = await services.clients.log_in(body.email, body.password)
+    return ok("logged in; the previous api_key no longer works", issued(result))
+
+
+@router.patch("/clients/me")
+async def change_me(
+    body: OwnChanges, client: ClientDep, services: ServicesDep
+) -> Envelope[ClientOut]:
+    updated = await services.clients.change_own(
+        client, body.current_password, email=body.email, password=body.password
+    )
+    return ok("client updated", ClientOut.of(updated))
+
+
+@router.post("/clients/me/regenerate-key", status_code=201)
+async def regenerate_key(client: ClientDep, services: ServicesDep) -> KeyEnvelope:
+    result = await services.clients.regenerate_key(client)
+    data = issued(result)
+    return KeyEnvelope(
+        message="new api_key issued; the old one is dead", data=data, api_key=data.api_key
+    )
+
+
+@router.delete("/clients/me", status_code=204)
+async def delete_me(client: ClientDep, services: ServicesDep) -> Response:
+    await services.clients.delete(client.id)
+    return Response(status_code=204)

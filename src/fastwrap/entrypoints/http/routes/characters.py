@@ -1,0 +1,84 @@
+"""Characters: personas with a system prompt, a conversation TTL and optional knowledge."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+
+from fastwrap.domain.characters import UNSET, CharacterDraft, CharacterPatch
+from fastwrap.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from fastwrap.entrypoints.http.deps import ClientDep, ServicesDep
+from fastwrap.entrypoints.http.responses import ok
+from fastwrap.entrypoints.http.schemas import (
+    CharacterIn,
+    CharacterOut,
+    CharacterPatchIn,
+    Envelope,
+    Items,
+)
+
+router = APIRouter(prefix="/api/characters", tags=["characters"])
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+CursorQuery = Annotated[str | None, Query(max_length=512)]
+
+
+@router.post("", status_code=201)
+async def create(
+    body: CharacterIn, client: ClientDep, services: ServicesDep
+) -> Envelope[CharacterOut]:
+    draft = CharacterDraft(
+        name=body.name,
+        agent_role=body.agent_role,
+        ttl=body.ttl,
+        knowledge=body.knowledge.to_domain() if body.knowledge else None,
+    )
+    character = await services.characters.create(client.id, draft)
+    return ok("character created", CharacterOut.of(character))
+
+
+@router.get("")
+async def list_characters(
+    client: ClientDep,
+    services: ServicesDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Envelope[Items[CharacterOut]]:
+    page = await services.characters.list(client.id, cursor, limit)
+    items = Items[CharacterOut](
+        items=[CharacterOut.of(c) for c in page.items], next_cursor=page.next_cursor
+    )
+    return ok(f"{len(page.items)} characters", items)
+
+
+@router.get("/{character_id}")
+async def get(
+    character_id: UUID, client: ClientDep, services: ServicesDep
+) -> Envelope[CharacterOut]:
+    character = await services.characters.get(client.id, character_id)
+    return ok("character", CharacterOut.of(character))
+
+
+@router.patch("/{character_id}")
+async def update(
+    character_id: UUID, body: CharacterPatchIn, client: ClientDep, services: ServicesDep
+) -> Envelope[CharacterOut]:
+    sent = body.model_fields_set
+    patch = CharacterPatch(
+        name=body.name if "name" in sent else UNSET,
+        agent_role=body.agent_role if "agent_role" in sent else UNSET,
+        ttl=body.ttl if "ttl" in sent else UNSET,
+        knowledge=(body.knowledge.to_domain() if body.knowledge else None)
+        if "knowledge" in sent
+        else UNSET,
+    )
+    character = await services.characters.update(client.id, character_id, patch)
+    return ok("character updated", CharacterOut.of(character))
+
+
+@router.delete("/{character_id}", status_code=204)
+async def delete(character_id: UUID, client: ClientDep, services: ServicesDep) -> Response:
+    await services.characters.delete(client.id, character_id)
+    return Response(status_code=204)

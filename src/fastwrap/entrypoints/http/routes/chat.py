@@ -1,0 +1,122 @@
+"""One chat turn (JSON or SSE) and the conversation history."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Path, Response
+from fastapi.responses import StreamingResponse
+
+from fastwrap.domain.chat import TurnRequest, TurnResult
+from fastwrap.domain.errors import DomainError
+from fastwrap.domain.model import ChatDelta
+from fastwrap.entrypoints.http.deps import ClientDep, ServicesDep
+from fastwrap.entrypoints.http.responses import ok
+from fastwrap.entrypoints.http.schemas import (
+    CONVERSATION_ID,
+    ChatIn,
+    ConversationOut,
+    Envelope,
+    MessageOut,
+    ReplyOut,
+    SourceOut,
+    TurnOut,
+    UsageOut,
+)
+
+log = logging.getLogger("fastwrap.chat")
+router = APIRouter(prefix="/api", tags=["chat"])
+ConversationId = Path(pattern=CONVERSATION_ID)
+
+
+def turn_out(result: TurnResult) -> TurnOut:
+    usage = result.reply.usage
+    return TurnOut(
+        conversation_id=result.conversation_id,
+        character_id=result.character_id,
+        reply=ReplyOut(content=result.reply.content),
+        usage=UsageOut(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens),
+        expires_at=result.expires_at,
+        sources=[
+            SourceOut(
+                entity_type=h.snippet.entity_type, entity_id=h.snippet.entity_id, score=h.score
+            )
+            for h in result.sources
+        ],
+    )
+
+
+def _frame(event: str, data: str) -> bytes:
+    return f"event: {event}\ndata: {data}\n\n".encode()
+
+
+async def _sse(events: AsyncIterator[ChatDelta | TurnResult]) -> AsyncIterator[bytes]:
+    try:
+        async for event in events:
+            if isinstance(event, ChatDelta):
+                yield _frame("delta", json.dumps({"content": event.content}))
+            else:
+                yield _frame("done", turn_out(event).model_dump_json())
+    except DomainError as exc:
+        # The status line is already sent: report the failure in-band; nothing was stored.
+        yield _frame("error", json.dumps({"detail": exc.detail, "error": exc.code}))
+    except Exception:
+        log.exception("stream failed")
+        yield _frame("error", json.dumps({"detail": "internal error", "error": "InternalError"}))
+
+
+@router.post(
+    "/chat",
+    status_code=201,
+    response_model=Envelope[TurnOut],
+    responses={
+        201: {
+            "description": "The turn; with `stream: true`, SSE `delta` frames, then `done`",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def chat(body: ChatIn, client: ClientDep, services: ServicesDep) -> Response:
+    request = TurnRequest(
+        character_id=body.character_id, content=body.content, conversation_id=body.conversation_id
+    )
+    if body.stream:
+        events = await services.chat.stream_turn(client.id, request)
+        return StreamingResponse(
+            _sse(events),
+            status_code=201,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    result = await services.chat.turn(client.id, request)
+    payload = ok("reply", turn_out(result))
+    return Response(
+        payload.model_dump_json().encode(), status_code=201, media_type="application/json"
+    )
+
+
+@router.get("/conversations/{conversation_id}")
+async def get_conversation(
+    client: ClientDep, services: ServicesDep, conversation_id: str = ConversationId
+) -> Envelope[ConversationOut]:
+    conversation = await services.chat.conversation(client.id, conversation_id)
+    data = ConversationOut(
+        conversation_id=conversation.id,
+        character_id=conversation.character_id,
+        messages=[
+            MessageOut(role=m.role, content=m.content, created_at=m.created_at)
+            for m in conversation.messages
+        ],
+        expires_at=conversation.expires_at,
+    )
+    return ok("conversation", data)
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204)
+async def forget_conversation(
+    client: ClientDep, services: ServicesDep, conversation_id: str = ConversationId
+) -> Response:
+    await services.chat.forget(client.id, conversation_id)
+    return Response(status_code=204)

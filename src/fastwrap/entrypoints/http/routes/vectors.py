@@ -1,0 +1,106 @@
+"""Snippets: batched upsert, semantic search, delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path, Response
+
+from fastwrap.domain.errors import Invalid
+from fastwrap.domain.model import SearchHit, Snippet, SnippetInput
+from fastwrap.entrypoints.http.deps import ClientDep, ServicesDep
+from fastwrap.entrypoints.http.responses import ok
+from fastwrap.entrypoints.http.schemas import (
+    ENTITY_ID,
+    ENTITY_TYPE,
+    Envelope,
+    HitOut,
+    SearchIn,
+    SnippetOut,
+    UpsertIn,
+)
+
+router = APIRouter(prefix="/api/vectors", tags=["vectors"])
+
+
+def _inputs(body: UpsertIn) -> list[SnippetInput]:
+    if body.items is not None:
+        if body.entity_type or body.entity_id or body.content:
+            raise Invalid("send either one snippet inline or a list in items, not both")
+        return [
+            SnippetInput(
+                entity_type=i.entity_type,
+                entity_id=i.entity_id,
+                content=i.content,
+                metadata=i.metadata,
+            )
+            for i in body.items
+        ]
+    if not (body.entity_type and body.entity_id and body.content):
+        raise Invalid("entity_type, entity_id and content are required (or items)")
+    return [
+        SnippetInput(
+            entity_type=body.entity_type,
+            entity_id=body.entity_id,
+            content=body.content,
+            metadata=body.metadata,
+        )
+    ]
+
+
+def snippet_out(s: Snippet) -> SnippetOut:
+    return SnippetOut(
+        id=s.id,
+        entity_type=s.entity_type,
+        entity_id=s.entity_id,
+        content=s.content,
+        metadata=dict(s.metadata),
+        created_at=s.created_at,
+        updated_at=s.updated_at,
+    )
+
+
+def hit_out(h: SearchHit) -> HitOut:
+    s = h.snippet
+    return HitOut(
+        id=s.id,
+        entity_type=s.entity_type,
+        entity_id=s.entity_id,
+        content=s.content,
+        metadata=dict(s.metadata),
+        score=h.score,
+        distance=h.distance,
+    )
+
+
+@router.post("/upsert", status_code=201)
+async def upsert(
+    body: UpsertIn, client: ClientDep, services: ServicesDep
+) -> Envelope[SnippetOut | list[SnippetOut]]:
+    stored = await services.vectors.upsert(client.id, _inputs(body))
+    if body.items is None:
+        return ok("snippet stored", snippet_out(stored[0]))
+    return ok(f"{len(stored)} snippets stored", [snippet_out(s) for s in stored])
+
+
+@router.post("/search")
+async def search(
+    body: SearchIn, client: ClientDep, services: ServicesDep
+) -> Envelope[list[HitOut]]:
+    hits = await services.vectors.search(
+        client.id,
+        body.query,
+        top_k=body.top_k,
+        entity_types=[body.entity_type] if body.entity_type else None,
+        metadata=body.metadata,
+    )
+    return ok(f"{len(hits)} hits", [hit_out(h) for h in hits])
+
+
+@router.delete("/{entity_type}/{entity_id}", status_code=204)
+async def delete(
+    client: ClientDep,
+    services: ServicesDep,
+    entity_type: str = Path(pattern=ENTITY_TYPE),
+    entity_id: str = Path(pattern=ENTITY_ID),
+) -> Response:
+    await services.vectors.delete(client.id, entity_type, entity_id)
+    return Response(status_code=204)

@@ -1,0 +1,274 @@
+"""Request and response bodies. Field limits mirror the domain's so bad input is a clean 422."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+from fastwrap.domain.model import Character, Client, Knowledge
+
+CONVERSATION_ID = r"^[A-Za-z0-9._:-]{1,128}$"
+ENTITY_TYPE = r"^[A-Za-z0-9._:-]{1,64}$"
+ENTITY_ID = r"^[A-Za-z0-9._:@-]{1,128}$"
+Email = str  # validated and normalised by the domain; the schema only bounds the size
+
+
+class Envelope[T](BaseModel):
+    message: str
+    data: T
+
+
+class Items[T](BaseModel):
+    items: list[T]
+    next_cursor: str | None
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    error: str
+    request_id: str | None = None
+
+
+# --- clients -------------------------------------------------------------------------------
+
+
+class Credentials(BaseModel):
+    email: Email = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class ClientOut(BaseModel):
+    id: UUID
+    email: str
+    is_admin: bool
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, client: Client) -> ClientOut:
+        return cls(
+            id=client.id,
+            email=client.email,
+            is_admin=client.is_admin,
+            is_active=client.is_active,
+            created_at=client.created_at,
+            updated_at=client.updated_at,
+        )
+
+
+class ClientWithKey(ClientOut):
+    api_key: str
+
+
+class KeyEnvelope(Envelope[ClientWithKey]):
+    """Regenerate also repeats the key at top level, as the original API did."""
+
+    api_key: str
+
+
+class OwnChanges(BaseModel):
+    current_password: str = Field(min_length=1, max_length=256)
+    email: Email | None = Field(default=None, min_length=3, max_length=254)
+    password: str | None = Field(default=None, min_length=1, max_length=256)
+
+
+class AdminClientIn(Credentials):
+    is_admin: bool = False
+
+
+class AdminClientPatch(BaseModel):
+    email: Email | None = Field(default=None, min_length=3, max_length=254)
+    password: str | None = Field(default=None, min_length=1, max_length=256)
+    is_active: bool | None = None
+    is_admin: bool | None = None
+
+
+# --- characters ----------------------------------------------------------------------------
+
+
+class KnowledgeIn(BaseModel):
+    entity_types: list[str] = Field(min_length=1, max_length=20)
+    top_k: int = Field(default=4, ge=1, le=50)
+    min_score: float = Field(default=0.3, ge=-1.0, le=1.0)
+
+    def to_domain(self) -> Knowledge:
+        return Knowledge(
+            entity_types=tuple(self.entity_types), top_k=self.top_k, min_score=self.min_score
+        )
+
+
+class CharacterIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    name: str | None = Field(default=None, max_length=100)
+    agent_role: str = Field(min_length=1, max_length=20_000)
+    ttl: int | None = Field(
+        default=None, ge=1, le=604_800, validation_alias=AliasChoices("ttl", "TTL")
+    )
+    knowledge: KnowledgeIn | None = None
+
+
+class CharacterPatchIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    name: str | None = Field(default=None, max_length=100)
+    agent_role: str | None = Field(default=None, min_length=1, max_length=20_000)
+    ttl: int | None = Field(
+        default=None, ge=1, le=604_800, validation_alias=AliasChoices("ttl", "TTL")
+    )
+    knowledge: KnowledgeIn | None = None
+
+
+class KnowledgeOut(BaseModel):
+    entity_types: list[str]
+    top_k: int
+    min_score: float
+
+
+class CharacterOut(BaseModel):
+    id: UUID
+    name: str | None
+    agent_role: str
+    ttl: int | None
+    knowledge: KnowledgeOut | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, c: Character) -> CharacterOut:
+        k = c.knowledge
+        return cls(
+            id=c.id,
+            name=c.name,
+            agent_role=c.agent_role,
+            ttl=c.ttl,
+            knowledge=KnowledgeOut(
+                entity_types=list(k.entity_types), top_k=k.top_k, min_score=k.min_score
+            )
+            if k
+            else None,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+        )
+
+
+# --- chat ----------------------------------------------------------------------------------
+
+
+class ChatIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    character_id: UUID = Field(validation_alias=AliasChoices("character_id", "uuid"))
+    content: str = Field(min_length=1, max_length=32_000)
+    conversation_id: str | None = Field(default=None, pattern=CONVERSATION_ID)
+    role: Literal["user"] = "user"
+    stream: bool = False
+
+
+class ReplyOut(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class UsageOut(BaseModel):
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+class SourceOut(BaseModel):
+    entity_type: str
+    entity_id: str
+    score: float
+
+
+class TurnOut(BaseModel):
+    conversation_id: str
+    character_id: UUID
+    reply: ReplyOut
+    usage: UsageOut
+    expires_at: datetime
+    sources: list[SourceOut]
+
+
+class MessageOut(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+    created_at: datetime
+
+
+class ConversationOut(BaseModel):
+    conversation_id: str
+    character_id: UUID
+    messages: list[MessageOut]
+    expires_at: datetime
+
+
+# --- vectors -------------------------------------------------------------------------------
+
+
+class SnippetIn(BaseModel):
+    entity_type: str = Field(pattern=ENTITY_TYPE)
+    entity_id: str = Field(pattern=ENTITY_ID)
+    content: str = Field(min_length=1, max_length=32_000)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class UpsertIn(BaseModel):
+    """One snippet inline, or up to 100 in `items` (embedded in one batched call)."""
+
+    entity_type: str | None = Field(default=None, pattern=ENTITY_TYPE)
+    entity_id: str | None = Field(default=None, pattern=ENTITY_ID)
+    content: str | None = Field(default=None, min_length=1, max_length=32_000)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    items: list[SnippetIn] | None = Field(default=None, min_length=1, max_length=100)
+
+
+class SnippetOut(BaseModel):
+    id: UUID
+    entity_type: str
+    entity_id: str
+    content: str
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class SearchIn(BaseModel):
+    query: str = Field(min_length=1, max_length=32_000)
+    top_k: int = Field(default=5, ge=1, le=50)
+    entity_type: str | None = Field(default=None, pattern=ENTITY_TYPE)
+    metadata: dict[str, Any] | None = None
+
+
+class HitOut(BaseModel):
+    id: UUID
+    entity_type: str
+    entity_id: str
+    content: str
+    metadata: dict[str, Any]
+    score: float
+    distance: float
+
+
+# --- service -------------------------------------------------------------------------------
+
+
+class ServiceInfo(BaseModel):
+    name: str
+    version: str
+    docs_url: str
+
+
+class CheckOut(BaseModel):
+    status: Literal["ok", "down"]
+    adapter: str
+    detail: str | None = None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    checks: dict[str, CheckOut]
