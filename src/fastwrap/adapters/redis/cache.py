@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisError
 
 from fastwrap.adapters.bundles import Cache
 from fastwrap.adapters.redis.client import (
@@ -21,6 +25,7 @@ from fastwrap.ports.clock import Clock
 from fastwrap.ports.health import HealthProbe
 
 ADAPTER = "redis"
+log = logging.getLogger("fastwrap.redis")
 
 
 class RedisHealthProbe(HealthProbe):
@@ -54,6 +59,8 @@ async def open_redis_cache(
 ) -> AsyncIterator[Cache]:
     """One client for the process. Start-up does not need Redis up: /health shows it down."""
     client = connect(url, timeouts)
+    if isinstance(client, RedisCluster):
+        await _load_slot_map(client)
     try:
         yield Cache(
             conversations=RedisConversationStore(
@@ -70,3 +77,14 @@ async def open_redis_cache(
         )
     finally:
         await client.aclose()
+
+
+async def _load_slot_map(client: RedisCluster) -> None:
+    """Load the cluster's slot map now: a fresh cluster client that gets a burst of first
+    commands loads it lazily many times over and fails a share of them. Best effort, since
+    start-up must not need Redis."""
+    try:
+        async with asyncio.timeout(3):
+            await client.initialize()
+    except (RedisError, OSError, TimeoutError) as exc:
+        log.warning("Redis Cluster not reachable at start-up (%s): will retry on use", exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError
 
 from fastwrap.domain.errors import ConfigurationError, Unavailable
+
+log = logging.getLogger("fastwrap.redis")
 
 type RedisClient = Redis | RedisCluster
 
@@ -68,7 +71,9 @@ def unavailable(what: str) -> Iterator[None]:
     try:
         yield
     except (RedisError, OSError) as exc:
-        raise Unavailable(f"{what} unavailable: {describe(exc)}") from exc
+        # The caller learns what is down; the address and the driver's words go to the log.
+        log.warning("%s unavailable: %s", what, describe(exc))
+        raise Unavailable(f"{what} unavailable ({type(exc).__name__}); retry later") from exc
 
 
 def describe(exc: BaseException) -> str:
