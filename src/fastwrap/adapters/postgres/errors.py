@@ -6,12 +6,20 @@ the migrations), and every way of losing the database becomes Unavailable, which
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import asyncpg
 
-from fastwrap.domain.errors import Conflict, DomainError, Invalid, NotFound, Unavailable
+from fastwrap.domain.errors import (
+    ConfigurationError,
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+    Unavailable,
+)
 
 UNIQUE_VIOLATIONS = {
     "clients_pkey": "client already exists",
@@ -26,6 +34,7 @@ FOREIGN_KEY_VIOLATIONS = {
     "embeddings_client_fkey": "client not found",
 }
 DUPLICATE_IN_BATCH = "an entity appears twice in one batch"
+log = logging.getLogger("fastwrap.postgres")
 
 # asyncpg says "the pool/connection is gone" with InterfaceError, which it also uses for misuse;
 # only the former is the database being unavailable, the rest are bugs and stay 500s.
@@ -43,8 +52,33 @@ _UNAVAILABLE = (
 
 
 def unavailable(exc: BaseException) -> Unavailable:
-    reason = str(exc).strip() or type(exc).__name__
-    return Unavailable(f"database unavailable: {reason}")
+    # The caller learns that the database is down; the driver's words (which may name hosts
+    # and sockets) go to the log only.
+    log.warning("database unavailable: %s", str(exc).strip() or type(exc).__name__)
+    return Unavailable(f"database unavailable ({type(exc).__name__}); retry later")
+
+
+# Refusals at connect time that no retry fixes: the configuration is wrong.
+_MISCONFIGURED: dict[type[Exception], str] = {
+    asyncpg.InvalidAuthorizationSpecificationError: "the database refused the user or password",
+    asyncpg.InvalidPasswordError: "the database refused the user or password",
+    asyncpg.InvalidCatalogNameError: "the database does not exist",
+}
+
+
+def misconfigured(exc: Exception) -> ConfigurationError | None:
+    """A ConfigurationError naming DATABASE_URL for a connect-time refusal, else None."""
+    for cls, reason in _MISCONFIGURED.items():
+        if isinstance(exc, cls):
+            return ConfigurationError(f"DATABASE_URL (or POSTGRES_*): {reason}")
+    if isinstance(exc, asyncpg.FeatureNotSupportedError | asyncpg.UndefinedFileError) or (
+        isinstance(exc, asyncpg.PostgresError) and "vector" in str(exc) and "extension" in str(exc)
+    ):
+        return ConfigurationError(
+            "DATABASE_URL: the server has no pgvector extension (use pgvector/pgvector images, "
+            "or leave DATABASE_URL unset for the embedded server)"
+        )
+    return None
 
 
 def as_domain_error(exc: Exception) -> DomainError | None:

@@ -16,7 +16,7 @@ from importlib import resources
 
 import asyncpg
 
-from fastwrap.adapters.postgres.errors import translated
+from fastwrap.adapters.postgres.errors import misconfigured, translated
 from fastwrap.domain.errors import ConfigurationError
 
 DIM_TOKEN = "{{EMBEDDING_DIM}}"
@@ -116,7 +116,10 @@ async def apply_migrations(conn: asyncpg.Connection, embedding_dim: int) -> list
                 if migration.version in done:
                     continue
                 async with conn.transaction():
-                    await conn.execute(migration.render(embedding_dim))
+                    try:
+                        await conn.execute(migration.render(embedding_dim))
+                    except asyncpg.PostgresError as exc:
+                        raise (misconfigured(exc) or exc) from exc
                     await conn.execute(RECORD_APPLIED, migration.version, migration.name)
                 names.append(f"{migration.version:04d}_{migration.name}")
         finally:
@@ -138,14 +141,19 @@ async def check_embedding_dim(conn: asyncpg.Connection, embedding_dim: int) -> N
     )
 
 
-async def _connect(dsn: str) -> asyncpg.Connection:
-    with translated():
-        return await asyncpg.connect(dsn, timeout=10)
+async def connect(dsn: str) -> asyncpg.Connection:
+    """A connection for administration; a wrong user, password or database is a
+    ConfigurationError naming DATABASE_URL, an unreachable server is Unavailable."""
+    try:
+        with translated():
+            return await asyncpg.connect(dsn, timeout=10)
+    except asyncpg.PostgresError as exc:
+        raise (misconfigured(exc) or exc) from exc
 
 
 async def migrate(dsn: str, embedding_dim: int) -> list[str]:
     """`fastwrap db migrate`: apply pending migrations, then check the vector dimension."""
-    conn = await _connect(dsn)
+    conn = await connect(dsn)
     try:
         applied = await apply_migrations(conn, embedding_dim)
         await check_embedding_dim(conn, embedding_dim)
@@ -156,7 +164,7 @@ async def migrate(dsn: str, embedding_dim: int) -> list[str]:
 
 async def status(dsn: str) -> MigrationStatus:
     """`fastwrap db status`: applied migrations (with dates) and pending ones."""
-    conn = await _connect(dsn)
+    conn = await connect(dsn)
     try:
         with translated():
             applied = await _applied(conn)
@@ -173,7 +181,7 @@ async def reset_embeddings(dsn: str, embedding_dim: int) -> int:
     index, in one transaction. Returns how many snippets were deleted; import them again after.
     """
     [index] = [m for m in load_migrations() if m.version == VECTOR_INDEX_VERSION]
-    conn = await _connect(dsn)
+    conn = await connect(dsn)
     try:
         await apply_migrations(conn, embedding_dim)
         with translated():

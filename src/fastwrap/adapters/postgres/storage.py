@@ -16,8 +16,8 @@ from fastwrap.adapters.bundles import Storage
 from fastwrap.adapters.postgres.characters import PgCharacterRepository
 from fastwrap.adapters.postgres.clients import PgClientRepository
 from fastwrap.adapters.postgres.errors import translated, unavailable
-from fastwrap.adapters.postgres.migrate import apply_migrations, check_embedding_dim
-from fastwrap.adapters.postgres.pool import CONNECT_TIMEOUT, close_pool, create_pool
+from fastwrap.adapters.postgres.migrate import apply_migrations, check_embedding_dim, connect
+from fastwrap.adapters.postgres.pool import close_pool, create_pool
 from fastwrap.adapters.postgres.vectors import DEFAULT_EF_SEARCH, PgVectorIndex
 from fastwrap.domain.model import HealthStatus
 from fastwrap.ports.health import HealthProbe
@@ -52,8 +52,7 @@ def supports_iterative_scan(version: str | None) -> bool:
 
 async def prepare_database(dsn: str, embedding_dim: int) -> bool:
     """Migrate, refuse a mismatched EMBEDDING_DIM, and say whether pgvector scans iteratively."""
-    with translated():
-        conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT)
+    conn = await connect(dsn)
     try:
         await apply_migrations(conn, embedding_dim)
         await check_embedding_dim(conn, embedding_dim)
