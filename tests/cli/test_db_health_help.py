@@ -104,9 +104,10 @@ def test_a_startup_failure_is_one_line(pg_cli: Cli) -> None:
     assert pg_cli.error("clients", "list").startswith("error: database unavailable")
 
 
-def test_an_untranslated_driver_error_is_one_line_too(pg_cli: Cli, pg_dsn: str) -> None:
+def test_a_missing_database_is_one_line_naming_the_variable(pg_cli: Cli, pg_dsn: str) -> None:
     pg_cli.env["DATABASE_URL"] = with_database(pg_dsn, "no_such_database")
-    assert "no_such_database" in pg_cli.error("clients", "list")
+    error = pg_cli.error("clients", "list")
+    assert error == "error: DATABASE_URL (or POSTGRES_*): the database does not exist"
 
 
 def test_memory_storage_runs_commands_without_any_database(memory_cli: Cli) -> None:
@@ -154,3 +155,15 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
         group = found
     command = group.commands[path[-1]]
     assert command.help or command.short_help, f"{' '.join(path)} has no description"
+
+
+def test_several_workers_refuse_per_process_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from fastwrap.entrypoints.cli.app import app
+
+    for name in ("REDIS_URL", "REDIS_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(app, ["serve", "--workers", "2"])
+    assert result.exit_code == 1
+    assert "needs REDIS_URL" in result.output

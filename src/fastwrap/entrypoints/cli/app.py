@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -14,6 +16,7 @@ from fastwrap.entrypoints.cli.console import fail, load_settings
 from fastwrap.entrypoints.cli.db import db_app
 from fastwrap.entrypoints.cli.health import health
 from fastwrap.entrypoints.cli.vectors import vectors_app
+from fastwrap.settings import Settings
 
 __all__ = ["app", "fail", "load_settings", "main"]
 
@@ -43,18 +46,45 @@ def serve(
 
     settings = load_settings()
     reload = reload or settings.fastwrap_env == "development"
-    uvicorn.run(
-        "fastwrap.entrypoints.http.asgi:app_from_env",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        reload=reload,
-        workers=None if reload else workers,
-        log_level=settings.log_level.lower(),
-        proxy_headers=False,  # X-Forwarded-For is trusted only from TRUSTED_PROXIES, by us
-        timeout_keep_alive=5,
-        access_log=False,  # FastWrap logs one line per request itself, with tenant and timing
-    )
+    options: dict[str, Any] = {
+        "app": "fastwrap.entrypoints.http.asgi:app_from_env",
+        "factory": True,
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "reload": reload,
+        "workers": None if reload else workers,
+        "log_level": settings.log_level.lower(),
+        "proxy_headers": False,  # X-Forwarded-For is trusted only from TRUSTED_PROXIES, by us
+        "timeout_keep_alive": 5,
+        "access_log": False,  # FastWrap logs one line per request, with tenant and timing
+    }
+    if workers > 1 and not reload and settings.redis_dsn is None:
+        # Each worker would keep its own conversations, locks and rate limits.
+        fail("--workers > 1 needs REDIS_URL (or REDIS_HOST) so the workers share conversations")
+    if workers > 1 and settings.fastwrap_storage == "memory":
+        fail("--workers > 1 needs PostgreSQL: FASTWRAP_STORAGE=memory is per process")
+    embedded = settings.fastwrap_storage == "postgres" and settings.postgres_dsn is None
+    if workers > 1 and not reload and embedded:
+        _serve_workers_on_embedded(settings, options)
+    else:
+        uvicorn.run(**options)
+
+
+def _serve_workers_on_embedded(settings: Settings, options: dict[str, Any]) -> None:
+    """Workers cannot each own the embedded server (its data dir is locked to one process):
+    this process runs it and hands the workers its address."""
+    import uvicorn
+
+    from fastwrap.container import open_database
+
+    with asyncio.Runner() as runner:
+        database = open_database(settings)
+        dsn, _adapter = runner.run(database.__aenter__())
+        os.environ["DATABASE_URL"] = dsn
+        try:
+            uvicorn.run(**options)
+        finally:
+            runner.run(database.__aexit__(None, None, None))
 
 
 # The admin commands: the same use cases as the API, through the same container.
