@@ -25,6 +25,7 @@ MAX_BATCH = 100
 MAX_CONTENT = 32_000
 MAX_TOP_K = 50
 MAX_METADATA_BYTES = 16_384
+MAX_METADATA_DEPTH = 32
 
 
 def check_entity(entity_type: str, entity_id: str) -> None:
@@ -34,8 +35,29 @@ def check_entity(entity_type: str, entity_id: str) -> None:
         raise Invalid("entity_id must be 1-128 characters of [A-Za-z0-9._:@-]")
 
 
+def _depth(value: object) -> int:
+    """Nesting depth without recursion, so no input can exhaust the stack."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_METADATA_DEPTH:
+            break
+        if isinstance(item, dict):
+            pending.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend((child, depth + 1) for child in item)
+    return deepest
+
+
 def _check_metadata(metadata: JsonObject) -> None:
-    if len(json.dumps(metadata, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
+    if _depth(metadata) > MAX_METADATA_DEPTH:
+        raise Invalid(f"metadata must be nested at most {MAX_METADATA_DEPTH} levels deep")
+    try:
+        size = len(json.dumps(metadata, ensure_ascii=False).encode())
+    except (UnicodeEncodeError, ValueError) as exc:  # lone surrogates, NaN-like oddities
+        raise Invalid("metadata must be valid JSON text (no lone surrogates)") from exc
+    if size > MAX_METADATA_BYTES:
         raise Invalid(f"metadata must be at most {MAX_METADATA_BYTES} bytes of JSON")
 
 

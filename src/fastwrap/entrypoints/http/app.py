@@ -11,31 +11,13 @@ from fastwrap.container import Container, running
 from fastwrap.domain.errors import DomainError
 from fastwrap.domain.model import RateLimit
 from fastwrap.entrypoints.http import errors
-from fastwrap.entrypoints.http.middleware import (
-    BodyLimitMiddleware,
-    RequestContextMiddleware,
-)
+from fastwrap.entrypoints.http.limits import RequestLimits, RequestLimitsMiddleware
+from fastwrap.entrypoints.http.middleware import RequestContextMiddleware
 from fastwrap.entrypoints.http.rate_limit import Budgets, RateLimitMiddleware
 from fastwrap.entrypoints.http.routes import admin, auth, characters, chat, meta, vectors
 from fastwrap.entrypoints.http.routes.meta import package_version
-from fastwrap.entrypoints.http.schemas import ErrorBody
 from fastwrap.ports.rate_limit import RateLimiter
 from fastwrap.settings import Settings
-
-ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"model": ErrorBody, "description": text}
-    for status, text in {
-        401: "Missing, unknown or revoked API key",
-        403: "Not allowed",
-        404: "Not found (or another tenant's)",
-        409: "Conflict",
-        413: "Request body too large",
-        429: "Rate limit exceeded",
-        502: "The model or embedding provider failed",
-        503: "A dependency is unavailable",
-        504: "The model or embedding provider timed out",
-    }.items()
-}
 
 
 def _budgets(settings: Settings) -> Budgets:
@@ -48,9 +30,17 @@ def _budgets(settings: Settings) -> Budgets:
     )
 
 
-def create_app(container: Container) -> FastAPI:
-    """Build the app; its lifespan starts the container's resources and closes them."""
+def create_app(container: Container, limits: RequestLimits | None = None) -> FastAPI:
+    """Build the app; its lifespan starts the container's resources and closes them.
+
+    `limits` defaults to MAX_BODY_BYTES with the default header limit and body deadline.
+    """
     settings: Settings = container.settings()
+    limits = limits or RequestLimits(
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        body_timeout_seconds=settings.request_body_timeout_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,7 +58,7 @@ def create_app(container: Container) -> FastAPI:
         version=package_version(),
         description="Persona chatbots as a service: characters, chat with memory, vector search.",
         lifespan=lifespan,
-        responses=ERROR_RESPONSES,
+        responses=errors.documented(*errors.EVERY_ROUTE),
     )
     errors.install(app)
     for module in (meta, auth, characters, chat, vectors, admin):
@@ -85,6 +75,6 @@ def create_app(container: Container) -> FastAPI:
             budgets=_budgets(settings),
             trusted=settings.trusted_proxy_networks,
         )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLimitsMiddleware, limits=limits)
     app.add_middleware(RequestContextMiddleware)  # outermost: every response gets an id
     return app

@@ -9,8 +9,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from fastwrap.domain import errors as e
+from fastwrap.entrypoints.http.error_bodies import ErrorBody, RuleErrorBody, ValidationErrorBody
 
 log = logging.getLogger("fastwrap.http")
 
@@ -27,6 +29,54 @@ STATUS: dict[type[e.DomainError], int] = {
     e.UpstreamTimeout: 504,
     e.ConfigurationError: 500,
 }
+# Starlette's own HTTP errors (and the request limits'), in the same shape.
+HTTP_CODES = {
+    400: "MalformedBody",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    408: "RequestTimeout",
+    413: "PayloadTooLarge",
+}
+
+# What each status means here, for the OpenAPI document: every error a route can answer is
+# declared, so a schema-conformance check of our responses means something.
+DESCRIPTIONS = {
+    400: "Malformed body: not decodable JSON (invalid UTF-8, nested too deeply) or Content-Length",
+    401: "Missing, unknown or revoked key",
+    403: "Not allowed (admin only, or internal routes disabled)",
+    404: "Not found (or another tenant's)",
+    408: "The request body did not arrive in time",
+    409: "Conflict",
+    413: "Request body too large",
+    414: "Path and query string too long",
+    422: "Invalid input: FastAPI's validation shape, or a business rule's error",
+    429: "Rate limit exceeded",
+    431: "Request headers too large",
+    502: "The model or embedding provider failed",
+    503: "A dependency is unavailable",
+    504: "The model or embedding provider timed out",
+}
+_HEADER = {"schema": {"type": "string"}, "required": True}
+HEADERS = {
+    401: {"WWW-Authenticate": {**_HEADER, "description": "Always `ApiKey`"}},
+    429: {"Retry-After": {**_HEADER, "description": "Seconds until a retry can succeed"}},
+}
+# The request limits apply to every route, before any of them runs.
+EVERY_ROUTE = (400, 408, 413, 414, 431)
+# Every route behind the rate limiter with parameters or a body may also answer these: invalid
+# input, and the rate limiter (or its store being down).
+COMMON = (422, 429, 503)
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, in the shape we send them."""
+    declared: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        model: Any = ValidationErrorBody | RuleErrorBody if status == 422 else ErrorBody
+        declared[status] = {"model": model, "description": DESCRIPTIONS[status]}
+        if status in HEADERS:
+            declared[status]["headers"] = HEADERS[status]
+    return declared
 
 
 def status_of(exc: e.DomainError) -> int:
@@ -64,13 +114,24 @@ async def domain_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    codes = {404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge"}
-    response = error_response(
-        request, exc.status_code, codes.get(exc.status_code, "HTTPError"), str(exc.detail)
-    )
+    code = HTTP_CODES.get(exc.status_code, "HTTPError")
+    response = error_response(request, exc.status_code, code, str(exc.detail))
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
+    if exc.status_code == 405:
+        response.headers["Allow"] = _allowed_methods(request)
     return response
+
+
+def _allowed_methods(request: Request) -> str:
+    """Starlette's Allow lists only the first route that matched the path; a path served by
+    several routes (GET, PATCH and DELETE on one id) must list all of their methods."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -12,7 +12,6 @@ import time
 import uuid
 from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("fastwrap.access")
@@ -80,48 +79,3 @@ class RequestContextMiddleware:
                 (time.perf_counter() - started) * 1000,
                 state.get("client_id", "-"),
             )
-
-
-class BodyTooLarge(HTTPException):
-    """Raised from `receive` when a streamed body passes the limit; rendered as a JSON 413."""
-
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(413, f"request body is larger than {max_bytes} bytes")
-
-
-class BodyLimitMiddleware:
-    """413 for bodies over MAX_BODY_BYTES, whether announced by Content-Length or streamed.
-
-    FastAPI's own max_body_size answers in plain text; ours keeps the JSON error shape.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        length = _header(scope, b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            request_id = scope.get("state", {}).get("request_id", "")
-            body = {
-                "detail": f"request body is larger than {self.max_bytes} bytes",
-                "error": "PayloadTooLarge",
-                "request_id": request_id,
-            }
-            await _send_json(send, 413, body, request_id)
-            return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
-            return message
-
-        await self.app(scope, counting_receive, send)

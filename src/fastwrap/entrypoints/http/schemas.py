@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool
 
 from fastwrap.domain.model import Character, Client, Knowledge
+from fastwrap.entrypoints.http.json_types import JsonFloat, JsonInt, Metadata, Ttl
 
 CONVERSATION_ID = r"^[A-Za-z0-9._:-]{1,128}$"
 ENTITY_TYPE = r"^[A-Za-z0-9._:-]{1,64}$"
@@ -24,12 +25,6 @@ class Envelope[T](BaseModel):
 class Items[T](BaseModel):
     items: list[T]
     next_cursor: str | None
-
-
-class ErrorBody(BaseModel):
-    detail: str
-    error: str
-    request_id: str | None = None
 
 
 # --- clients -------------------------------------------------------------------------------
@@ -77,14 +72,14 @@ class OwnChanges(BaseModel):
 
 
 class AdminClientIn(Credentials):
-    is_admin: bool = False
+    is_admin: StrictBool = False
 
 
 class AdminClientPatch(BaseModel):
     email: Email | None = Field(default=None, min_length=3, max_length=254)
     password: str | None = Field(default=None, min_length=1, max_length=256)
-    is_active: bool | None = None
-    is_admin: bool | None = None
+    is_active: StrictBool | None = None
+    is_admin: StrictBool | None = None
 
 
 # --- characters ----------------------------------------------------------------------------
@@ -92,8 +87,8 @@ class AdminClientPatch(BaseModel):
 
 class KnowledgeIn(BaseModel):
     entity_types: list[str] = Field(min_length=1, max_length=20)
-    top_k: int = Field(default=4, ge=1, le=50)
-    min_score: float = Field(default=0.3, ge=-1.0, le=1.0)
+    top_k: JsonInt = Field(default=4, ge=1, le=50)
+    min_score: JsonFloat = Field(default=0.3, ge=-1.0, le=1.0)
 
     def to_domain(self) -> Knowledge:
         return Knowledge(
@@ -106,9 +101,7 @@ class CharacterIn(BaseModel):
 
     name: str | None = Field(default=None, max_length=100)
     agent_role: str = Field(min_length=1, max_length=20_000)
-    ttl: int | None = Field(
-        default=None, ge=1, le=604_800, validation_alias=AliasChoices("ttl", "TTL")
-    )
+    ttl: Ttl | None = Field(default=None, validation_alias=AliasChoices("ttl", "TTL"))
     knowledge: KnowledgeIn | None = None
 
 
@@ -117,9 +110,7 @@ class CharacterPatchIn(BaseModel):
 
     name: str | None = Field(default=None, max_length=100)
     agent_role: str | None = Field(default=None, min_length=1, max_length=20_000)
-    ttl: int | None = Field(
-        default=None, ge=1, le=604_800, validation_alias=AliasChoices("ttl", "TTL")
-    )
+    ttl: Ttl | None = Field(default=None, validation_alias=AliasChoices("ttl", "TTL"))
     knowledge: KnowledgeIn | None = None
 
 
@@ -166,7 +157,7 @@ class ChatIn(BaseModel):
     content: str = Field(min_length=1, max_length=32_000)
     conversation_id: str | None = Field(default=None, pattern=CONVERSATION_ID)
     role: Literal["user"] = "user"
-    stream: bool = False
+    stream: StrictBool = False
 
 
 class ReplyOut(BaseModel):
@@ -214,7 +205,7 @@ class SnippetIn(BaseModel):
     entity_type: str = Field(pattern=ENTITY_TYPE)
     entity_id: str = Field(pattern=ENTITY_ID)
     content: str = Field(min_length=1, max_length=32_000)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
 
 
 class UpsertIn(BaseModel):
@@ -223,7 +214,7 @@ class UpsertIn(BaseModel):
     entity_type: str | None = Field(default=None, pattern=ENTITY_TYPE)
     entity_id: str | None = Field(default=None, pattern=ENTITY_ID)
     content: str | None = Field(default=None, min_length=1, max_length=32_000)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     items: list[SnippetIn] | None = Field(default=None, min_length=1, max_length=100)
 
 
@@ -239,9 +230,9 @@ class SnippetOut(BaseModel):
 
 class SearchIn(BaseModel):
     query: str = Field(min_length=1, max_length=32_000)
-    top_k: int = Field(default=5, ge=1, le=50)
+    top_k: JsonInt = Field(default=5, ge=1, le=50)
     entity_type: str | None = Field(default=None, pattern=ENTITY_TYPE)
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
 
 class HitOut(BaseModel):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastwrap.domain.clients import ClientChanges
 from fastwrap.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from fastwrap.entrypoints.http.deps import AdminDep, ServicesDep, service_key
+from fastwrap.entrypoints.http.errors import COMMON, documented
 from fastwrap.entrypoints.http.responses import issued, ok
 from fastwrap.entrypoints.http.schemas import (
     AdminClientIn,
@@ -21,10 +22,15 @@ from fastwrap.entrypoints.http.schemas import (
     Items,
 )
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], responses=documented(*COMMON, 401, 403))
 
 
-@router.post("/internal/bootstrap-admin", status_code=201, dependencies=[Depends(service_key)])
+@router.post(
+    "/internal/bootstrap-admin",
+    status_code=201,
+    dependencies=[Depends(service_key)],
+    responses=documented(409),
+)
 async def bootstrap_admin(body: Credentials, services: ServicesDep) -> Envelope[ClientWithKey]:
     result = await services.clients.bootstrap_admin(body.email, body.password)
     return ok("admin created; keep the api_key, it is shown once", issued(result))
@@ -44,7 +50,7 @@ async def list_clients(
     return ok(f"{len(page.items)} clients", items)
 
 
-@router.post("/admin/clients", status_code=201)
+@router.post("/admin/clients", status_code=201, responses=documented(409))
 async def create_client(
     body: AdminClientIn, admin: AdminDep, services: ServicesDep
 ) -> Envelope[ClientWithKey]:
@@ -52,14 +58,14 @@ async def create_client(
     return ok("client created; keep the api_key, it is shown once", issued(result))
 
 
-@router.get("/admin/clients/{client_id}")
+@router.get("/admin/clients/{client_id}", responses=documented(404))
 async def get_client(
     client_id: UUID, admin: AdminDep, services: ServicesDep
 ) -> Envelope[ClientOut]:
     return ok("client", ClientOut.of(await services.clients.get(client_id)))
 
 
-@router.patch("/admin/clients/{client_id}")
+@router.patch("/admin/clients/{client_id}", responses=documented(404, 409))
 async def update_client(
     client_id: UUID, body: AdminClientPatch, admin: AdminDep, services: ServicesDep
 ) -> Envelope[ClientOut]:
@@ -71,7 +77,7 @@ async def update_client(
     )
 
 
-@router.delete("/admin/clients/{client_id}", status_code=204)
+@router.delete("/admin/clients/{client_id}", status_code=204, responses=documented(404, 409))
 async def delete_client(client_id: UUID, admin: AdminDep, services: ServicesDep) -> Response:
     await services.clients.admin_delete(admin, client_id)
     return Response(status_code=204)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from fastwrap.entrypoints.http.deps import ClientDep, ServicesDep
+from fastwrap.entrypoints.http.errors import COMMON, documented
 from fastwrap.entrypoints.http.responses import issued, ok
 from fastwrap.entrypoints.http.schemas import (
     ClientOut,
@@ -15,22 +16,22 @@ from fastwrap.entrypoints.http.schemas import (
     OwnChanges,
 )
 
-router = APIRouter(tags=["clients"])
+router = APIRouter(tags=["clients"], responses=documented(*COMMON))
 
 
-@router.post("/auth/signup", status_code=201)
+@router.post("/auth/signup", status_code=201, responses=documented(409))
 async def sign_up(body: Credentials, services: ServicesDep) -> Envelope[ClientWithKey]:
     result = await services.clients.sign_up(body.email, body.password)
     return ok("client created; keep the api_key, it is shown once", issued(result))
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", responses=documented(401))
 async def log_in(body: Credentials, services: ServicesDep) -> Envelope[ClientWithKey]:
     result = await services.clients.log_in(body.email, body.password)
     return ok("logged in; the previous api_key no longer works", issued(result))
 
 
-@router.patch("/clients/me")
+@router.patch("/clients/me", responses=documented(401, 409))
 async def change_me(
     body: OwnChanges, client: ClientDep, services: ServicesDep
 ) -> Envelope[ClientOut]:
@@ -40,7 +41,7 @@ async def change_me(
     return ok("client updated", ClientOut.of(updated))
 
 
-@router.post("/clients/me/regenerate-key", status_code=201)
+@router.post("/clients/me/regenerate-key", status_code=201, responses=documented(401))
 async def regenerate_key(client: ClientDep, services: ServicesDep) -> KeyEnvelope:
     result = await services.clients.regenerate_key(client)
     data = issued(result)
@@ -49,7 +50,7 @@ async def regenerate_key(client: ClientDep, services: ServicesDep) -> KeyEnvelop
     )
 
 
-@router.delete("/clients/me", status_code=204)
+@router.delete("/clients/me", status_code=204, responses=documented(401))
 async def delete_me(client: ClientDep, services: ServicesDep) -> Response:
     await services.clients.delete(client.id)
     return Response(status_code=204)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from fastwrap.domain.characters import UNSET, CharacterDraft, CharacterPatch
 from fastwrap.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from fastwrap.entrypoints.http.deps import ClientDep, ServicesDep
+from fastwrap.entrypoints.http.errors import COMMON, documented
 from fastwrap.entrypoints.http.responses import ok
 from fastwrap.entrypoints.http.schemas import (
     CharacterIn,
@@ -19,7 +20,9 @@ from fastwrap.entrypoints.http.schemas import (
     Items,
 )
 
-router = APIRouter(prefix="/api/characters", tags=["characters"])
+router = APIRouter(
+    prefix="/api/characters", tags=["characters"], responses=documented(*COMMON, 401)
+)
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 CursorQuery = Annotated[str | None, Query(max_length=512)]
@@ -53,7 +56,7 @@ async def list_characters(
     return ok(f"{len(page.items)} characters", items)
 
 
-@router.get("/{character_id}")
+@router.get("/{character_id}", responses=documented(404))
 async def get(
     character_id: UUID, client: ClientDep, services: ServicesDep
 ) -> Envelope[CharacterOut]:
@@ -61,7 +64,7 @@ async def get(
     return ok("character", CharacterOut.of(character))
 
 
-@router.patch("/{character_id}")
+@router.patch("/{character_id}", responses=documented(404))
 async def update(
     character_id: UUID, body: CharacterPatchIn, client: ClientDep, services: ServicesDep
 ) -> Envelope[CharacterOut]:
@@ -78,7 +81,7 @@ async def update(
     return ok("character updated", CharacterOut.of(character))
 
 
-@router.delete("/{character_id}", status_code=204)
+@router.delete("/{character_id}", status_code=204, responses=documented(404))
 async def delete(character_id: UUID, client: ClientDep, services: ServicesDep) -> Response:
     await services.characters.delete(client.id, character_id)
     return Response(status_code=204)

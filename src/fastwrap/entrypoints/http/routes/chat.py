@@ -13,6 +13,7 @@ from fastwrap.domain.chat import TurnRequest, TurnResult
 from fastwrap.domain.errors import DomainError
 from fastwrap.domain.model import ChatDelta
 from fastwrap.entrypoints.http.deps import ClientDep, ServicesDep
+from fastwrap.entrypoints.http.errors import COMMON, documented
 from fastwrap.entrypoints.http.responses import ok
 from fastwrap.entrypoints.http.schemas import (
     CONVERSATION_ID,
@@ -25,9 +26,10 @@ from fastwrap.entrypoints.http.schemas import (
     TurnOut,
     UsageOut,
 )
+from fastwrap.entrypoints.http.sse import SSE_EVENT, frame
 
 log = logging.getLogger("fastwrap.chat")
-router = APIRouter(prefix="/api", tags=["chat"])
+router = APIRouter(prefix="/api", tags=["chat"], responses=documented(*COMMON, 401))
 ConversationId = Path(pattern=CONVERSATION_ID)
 
 
@@ -48,23 +50,19 @@ def turn_out(result: TurnResult) -> TurnOut:
     )
 
 
-def _frame(event: str, data: str) -> bytes:
-    return f"event: {event}\ndata: {data}\n\n".encode()
-
-
 async def _sse(events: AsyncIterator[ChatDelta | TurnResult]) -> AsyncIterator[bytes]:
     try:
         async for event in events:
             if isinstance(event, ChatDelta):
-                yield _frame("delta", json.dumps({"content": event.content}))
+                yield frame("delta", json.dumps({"content": event.content}))
             else:
-                yield _frame("done", turn_out(event).model_dump_json())
+                yield frame("done", turn_out(event).model_dump_json())
     except DomainError as exc:
         # The status line is already sent: report the failure in-band; nothing was stored.
-        yield _frame("error", json.dumps({"detail": exc.detail, "error": exc.code}))
+        yield frame("error", json.dumps({"detail": exc.detail, "error": exc.code}))
     except Exception:
         log.exception("stream failed")
-        yield _frame("error", json.dumps({"detail": "internal error", "error": "InternalError"}))
+        yield frame("error", json.dumps({"detail": "internal error", "error": "InternalError"}))
 
 
 @router.post(
@@ -74,8 +72,9 @@ async def _sse(events: AsyncIterator[ChatDelta | TurnResult]) -> AsyncIterator[b
     responses={
         201: {
             "description": "The turn; with `stream: true`, SSE `delta` frames, then `done`",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
-        }
+            "content": {"text/event-stream": {"schema": SSE_EVENT}},
+        },
+        **documented(404, 409, 502, 504),
     },
 )
 async def chat(body: ChatIn, client: ClientDep, services: ServicesDep) -> Response:
@@ -97,7 +96,7 @@ async def chat(body: ChatIn, client: ClientDep, services: ServicesDep) -> Respon
     )
 
 
-@router.get("/conversations/{conversation_id}")
+@router.get("/conversations/{conversation_id}", responses=documented(404))
 async def get_conversation(
     client: ClientDep, services: ServicesDep, conversation_id: str = ConversationId
 ) -> Envelope[ConversationOut]:
@@ -114,7 +113,7 @@ async def get_conversation(
     return ok("conversation", data)
 
 
-@router.delete("/conversations/{conversation_id}", status_code=204)
+@router.delete("/conversations/{conversation_id}", status_code=204, responses=documented(404))
 async def forget_conversation(
     client: ClientDep, services: ServicesDep, conversation_id: str = ConversationId
 ) -> Response:

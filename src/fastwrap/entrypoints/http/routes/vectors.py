@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Response
 from fastwrap.domain.errors import Invalid
 from fastwrap.domain.model import SearchHit, Snippet, SnippetInput
 from fastwrap.entrypoints.http.deps import ClientDep, ServicesDep
+from fastwrap.entrypoints.http.errors import COMMON, documented
 from fastwrap.entrypoints.http.responses import ok
 from fastwrap.entrypoints.http.schemas import (
     ENTITY_ID,
@@ -18,7 +19,7 @@ from fastwrap.entrypoints.http.schemas import (
     UpsertIn,
 )
 
-router = APIRouter(prefix="/api/vectors", tags=["vectors"])
+router = APIRouter(prefix="/api/vectors", tags=["vectors"], responses=documented(*COMMON, 401))
 
 
 def _inputs(body: UpsertIn) -> list[SnippetInput]:
@@ -71,7 +72,7 @@ def hit_out(h: SearchHit) -> HitOut:
     )
 
 
-@router.post("/upsert", status_code=201)
+@router.post("/upsert", status_code=201, responses=documented(502, 504))
 async def upsert(
     body: UpsertIn, client: ClientDep, services: ServicesDep
 ) -> Envelope[SnippetOut | list[SnippetOut]]:
@@ -81,7 +82,7 @@ async def upsert(
     return ok(f"{len(stored)} snippets stored", [snippet_out(s) for s in stored])
 
 
-@router.post("/search")
+@router.post("/search", responses=documented(502, 504))
 async def search(
     body: SearchIn, client: ClientDep, services: ServicesDep
 ) -> Envelope[list[HitOut]]:
@@ -95,7 +96,7 @@ async def search(
     return ok(f"{len(hits)} hits", [hit_out(h) for h in hits])
 
 
-@router.delete("/{entity_type}/{entity_id}", status_code=204)
+@router.delete("/{entity_type}/{entity_id}", status_code=204, responses=documented(404))
 async def delete(
     client: ClientDep,
     services: ServicesDep,
