@@ -70,6 +70,7 @@ async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
             pool_min=settings.db_pool_min,
             pool_max=settings.db_pool_max,
             embedding_dim=settings.embedding_dim,
+            ef_search=settings.vector_ef_search,
         ) as storage,
     ):
         yield storage

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     postgres_pw: SecretStr | None = None
     db_pool_min: int = Field(default=2, ge=1)
     db_pool_max: int = Field(default=10, ge=1)
+    # HNSW candidate list per search: higher is better recall, slower searches.
+    vector_ef_search: int = Field(default=100, ge=10, le=1000)
 
     # Redis
     redis_url: str | None = None

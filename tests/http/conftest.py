@@ -10,6 +10,12 @@ import pytest
 from tests.support.app import Tenant, app_client, hermetic_settings, sign_up
 
 
+@pytest.fixture
+def pg_embedding_dim() -> int:
+    """The PostgreSQL fixtures migrate with the dimension the app will be configured with."""
+    return hermetic_settings().embedding_dim
+
+
 @pytest.fixture(params=["memory", "postgres"])
 async def api(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
     if request.param == "postgres":
