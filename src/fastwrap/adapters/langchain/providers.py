@@ -201,7 +201,12 @@ def build_chat_model(
         temperature=temperature,
     )
     try:
-        chat = init_chat_model(choice.model, model_provider=choice.provider, **kwargs)
+        if choice.provider == "openai":
+            from fastwrap.adapters.langchain.openai_body import MessagesInBodyChatOpenAI
+
+            chat = MessagesInBodyChatOpenAI(model=choice.model, **kwargs)
+        else:
+            chat = init_chat_model(choice.model, model_provider=choice.provider, **kwargs)
     except Exception as exc:  # the provider class refused its settings: still a start-up error
         reason = scrub(str(exc), [api_key])[:300]
         raise ConfigurationError(

@@ -47,6 +47,12 @@ async def init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """asyncpg's default reset on release (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL) is one
+    more round trip per query; our code leaves no session state, so there is nothing to undo
+    (asyncpg still rolls back a transaction left open)."""
+
+
 async def create_pool(dsn: str, *, min_size: int, max_size: int) -> asyncpg.Pool:
     with translated():
         pool: asyncpg.Pool = await asyncpg.create_pool(
@@ -54,6 +60,7 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int) -> asyncpg.Pool
             min_size=min_size,
             max_size=max_size,
             init=init_connection,
+            reset=keep_session,
             timeout=CONNECT_TIMEOUT,
             command_timeout=COMMAND_TIMEOUT,
             server_settings={"application_name": "fastwrap"},

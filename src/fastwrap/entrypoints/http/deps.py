@@ -19,7 +19,7 @@ service_key_header = APIKeyHeader(
 )
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
