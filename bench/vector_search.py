@@ -62,7 +62,7 @@ def clustered(rng: np.random.Generator, count: int, topics: int = 100) -> Matrix
     rows = centres[rng.integers(0, topics, count)]
     rows += 0.6 * rng.standard_normal((count, DIM)).astype(np.float32)
     rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-    return rows
+    return rows.astype(np.float32, copy=False)
 
 
 async def add_client(storage: Storage, number: int = 0) -> UUID:

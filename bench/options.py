@@ -1,0 +1,49 @@
+"""Options every benchmark takes to try a change to FastWrap without touching the repository."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def experiment_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fastwrap-src",
+        type=Path,
+        help="run FastWrap from this source tree (e.g. a patched copy of src/) instead",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the FastWrap server (repeatable)",
+    )
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="also run FastWrap from the source tree DIR as server NAME, in the same rounds "
+        "(repeatable; an A/B of a change on a shared machine)",
+    )
+
+
+def compared(pairs: list[str]) -> dict[str, Path]:
+    """--compare NAME=DIR options as {name: source tree}."""
+    trees = {}
+    for name, path in extra_env(pairs).items():
+        if not (Path(path) / "fastwrap").is_dir():
+            raise SystemExit(f"--compare {name}: {path} has no fastwrap package")
+        trees[name] = Path(path)
+    return trees
+
+
+def extra_env(pairs: list[str]) -> dict[str, str]:
+    env = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--env wants NAME=VALUE, got {pair!r}")
+        env[name] = value
+    return env
