@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError
 
@@ -22,6 +24,8 @@ type RedisClient = Redis | RedisCluster
 
 # `redis+cluster://host:port` asks for a cluster-aware client; every key layout is cluster-safe.
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+# `redis+sentinel://host:port,host:port/service` follows the master the Sentinels elect.
+SENTINEL_SCHEMES = {"redis+sentinel", "rediss+sentinel"}
 
 # Every key starts with the prefix, so deployments (or test runs) can share one Redis.
 DEFAULT_KEY_PREFIX = "fw:"
@@ -56,13 +60,49 @@ def connect(url: str, timeouts: Timeouts | None = None) -> RedisClient:
     try:
         if scheme.lower() in CLUSTER_SCHEMES:
             return RedisCluster.from_url(f"{CLUSTER_SCHEMES[scheme.lower()]}://{rest}", **options)
+        if scheme.lower() in SENTINEL_SCHEMES:
+            return _sentinel_master(scheme.lower(), rest, options)
         return Redis.from_url(url, **options)
     except ValueError as exc:
         # The URL may hold a password: name the variable, never echo the value.
         raise ConfigurationError(
-            "REDIS_URL must be redis://, rediss://, unix:// or redis+cluster:// "
-            f"with a valid host, port and db ({type(exc).__name__})"
+            "REDIS_URL must be redis://, rediss://, unix://, redis+cluster:// or "
+            "redis+sentinel://host:port[,host:port]/service[/db] with valid parts "
+            f"({type(exc).__name__})"
         ) from exc
+
+
+def _sentinel_master(scheme: str, rest: str, options: dict[str, Any]) -> Redis:
+    """A client of the master that the Sentinels name, following it across failovers.
+
+    `redis+sentinel://[[user]:password@]host:port[,host:port...]/service[/db]`; the password is
+    the master's (Sentinels themselves are asked without one).
+    """
+    auth, _, location = rest.rpartition("@")
+    hosts, _, path = location.partition("/")
+    service, _, db = path.strip("/").partition("/")
+    if not hosts or not service:
+        raise ValueError("sentinel URL needs hosts and a service name")
+    sentinels = []
+    for host in hosts.split(","):
+        name, _, port = host.rpartition(":")
+        sentinels.append((name or host, int(port) if name else 26379))
+    user, _, password = auth.rpartition(":") if ":" in auth else ("", "", auth)
+    master_options = {**options, "db": int(db or 0), "ssl": scheme.startswith("rediss")}
+    if password:
+        master_options["password"] = unquote(password)
+    if user:
+        master_options["username"] = unquote(user)
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        sentinels,
+        sentinel_kwargs={
+            "socket_connect_timeout": options["socket_connect_timeout"],
+            "socket_timeout": options["socket_timeout"],
+        },
+        **{k: v for k, v in master_options.items() if k not in {"password", "username"}},
+    )
+    master: Redis = sentinel.master_for(service, **master_options)
+    return master
 
 
 @contextmanager
