@@ -7,9 +7,10 @@ are Resources over async context managers, so whoever starts the container also 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 from dependency_injector import containers, providers
 
@@ -106,23 +107,20 @@ def _secret(value: object) -> str | None:
     return getter() if getter is not None else None
 
 
-@asynccontextmanager
-async def open_chat_model(settings: Settings) -> AsyncIterator[tuple[ChatModel, str]]:
-    """One chat model per process, built at start-up and closed at shutdown."""
-    model, label = make_chat_model(settings)
-    try:
-        yield model, label
-    finally:
-        await model.aclose()
+class _Closable(Protocol):
+    async def aclose(self) -> None: ...
 
 
 @asynccontextmanager
-async def open_embedder(settings: Settings) -> AsyncIterator[tuple[Embedder, str]]:
-    embedder, label = make_embedder(settings)
+async def built_once[T: _Closable](
+    build: Callable[[Settings], tuple[T, str]], settings: Settings
+) -> AsyncIterator[tuple[T, str]]:
+    """One provider client per process (with its label), built at start-up, closed at shutdown."""
+    client, label = build(settings)
     try:
-        yield embedder, label
+        yield client, label
     finally:
-        await embedder.aclose()
+        await client.aclose()
 
 
 def make_chat_model(settings: Settings) -> tuple[ChatModel, str]:
@@ -191,8 +189,8 @@ class Container(containers.DeclarativeContainer):
 
     storage = providers.Resource(open_storage, settings)
     cache = providers.Resource(open_cache, settings, clock)
-    chat_model = providers.Resource(open_chat_model, settings)
-    embedder = providers.Resource(open_embedder, settings)
+    chat_model = providers.Resource(built_once, make_chat_model, settings)
+    embedder = providers.Resource(built_once, make_embedder, settings)
 
     hasher = providers.Singleton(BcryptPasswordHasher, rounds=settings.provided.bcrypt_rounds)
     api_keys = providers.Singleton(Sha256ApiKeys)

@@ -14,17 +14,6 @@ from tests.support.app import app_client, hermetic_settings
 LOGGERS = ("fastwrap", "uvicorn", "uvicorn.error", "uvicorn.access")
 
 
-@pytest.fixture(params=["memory", "postgres"])
-async def api(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
-    if request.param == "postgres":
-        dsn = request.getfixturevalue("pg_dsn")
-        settings = hermetic_settings(fastwrap_storage="postgres", database_url=dsn)
-    else:
-        settings = hermetic_settings()
-    async with app_client(settings) as client:
-        yield client
-
-
 @pytest.fixture
 def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
     """Everything logged, at DEBUG. The handler sits on each logger itself, so a logger that
