@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import logging.handlers
+import queue
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -40,13 +42,28 @@ def configure_logging(
                 log_dir / "logfile.log", maxBytes=10_000_000, backupCount=5, encoding="utf-8"
             )
         )
-    root = logging.getLogger("fastwrap")
-    for old in [h for h in root.handlers if getattr(h, "_fastwrap", False)]:
-        root.removeHandler(old)
-        old.close()
     for handler in handlers:
         handler.setFormatter(formatter)
-        handler._fastwrap = True  # type: ignore[attr-defined]
-        root.addHandler(handler)
-    root.setLevel(level)
+    _install(logging.getLogger("fastwrap"), handlers)
+    logging.getLogger("fastwrap").setLevel(level)
+
+
+_listener: logging.handlers.QueueListener | None = None
+
+
+def _install(root: logging.Logger, handlers: list[logging.Handler]) -> None:
+    """Writing to the console and the file happens on a listener thread: the event loop only
+    enqueues records, so a slow disk or terminal never stalls requests."""
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+        for handler in _listener.handlers:
+            handler.close()
+    for old in [h for h in root.handlers if isinstance(h, logging.handlers.QueueHandler)]:
+        root.removeHandler(old)
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    _listener = logging.handlers.QueueListener(records, *handlers, respect_handler_level=True)
+    _listener.start()
+    atexit.register(_listener.stop)
+    root.addHandler(logging.handlers.QueueHandler(records))
     root.propagate = False
