@@ -37,7 +37,6 @@ from fastwrap.adapters.postgres.embedded import embedded_postgres
 from fastwrap.adapters.postgres.pool import close_pool, create_pool, init_connection
 from fastwrap.adapters.postgres.storage import open_postgres_storage
 from fastwrap.adapters.postgres.vectors import (
-    INDEX_SETTINGS,
     ITERATIVE_SETTINGS,
     SEARCH,
     PgVectorIndex,
@@ -100,8 +99,7 @@ async def index_only_short(dsn: str, tenant: UUID, queries: Matrix, ef_search: i
         short = 0
         for query in queries:
             async with conn.transaction():
-                await conn.execute(INDEX_SETTINGS, str(ef_search))
-                await conn.execute(ITERATIVE_SETTINGS, "50000")
+                await conn.execute(ITERATIVE_SETTINGS, str(ef_search), "50000")
                 rows = await conn.fetch(SEARCH, query, tenant, MODEL, None, None, TOP_K)
             short += len(rows) < TOP_K
         return short

@@ -16,7 +16,7 @@ import pytest
 from fastwrap.adapters.bundles import Storage
 from fastwrap.adapters.postgres.pool import init_connection
 from fastwrap.adapters.postgres.storage import open_postgres_storage
-from fastwrap.adapters.postgres.vectors import INDEX_SETTINGS, ITERATIVE_SETTINGS, SEARCH
+from fastwrap.adapters.postgres.vectors import ITERATIVE_SETTINGS, SEARCH
 from fastwrap.domain.model import Client, EmbeddedSnippet, SearchQuery
 
 pytestmark = pytest.mark.integration
@@ -92,8 +92,7 @@ async def index_search(
     try:
         await init_connection(conn)
         async with conn.transaction():
-            await conn.execute(INDEX_SETTINGS, "100")
-            await conn.execute(ITERATIVE_SETTINGS, "50000")
+            await conn.execute(ITERATIVE_SETTINGS, "100", "50000")
             await conn.execute(FORCE_INDEX)
             args = (tenant, "m", types, None, 10)
             plan = await conn.fetch("EXPLAIN " + SEARCH, tuple(queries[0]), *args)

@@ -51,9 +51,13 @@ INDEX_SETTINGS = """
 SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
        set_config('hnsw.ef_search', $1, true)
 """
+# The same plus iterative scans, in one round trip (pgvector >= 0.8 only: older versions
+# reserve the hnsw.* names and refuse the unknown ones).
 ITERATIVE_SETTINGS = """
-SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),
-       set_config('hnsw.max_scan_tuples', $1, true)
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
+       set_config('hnsw.ef_search', $1, true),
+       set_config('hnsw.iterative_scan', 'relaxed_order', true),
+       set_config('hnsw.max_scan_tuples', $2, true)
 """
 # The fallback: no index scans at all, so the sort is exact over the rows that pass the filters.
 EXACT_SETTINGS = "SELECT set_config('enable_indexscan', 'off', true)"
@@ -133,9 +137,10 @@ class PgVectorIndex(VectorIndex):
         )
         ef_search = min(MAX_EF_SEARCH, max(self._ef_search, 2 * query.top_k))
         async with connection(self._pool) as conn, conn.transaction(readonly=True):
-            await conn.execute(INDEX_SETTINGS, str(ef_search))
             if self._iterative:
-                await conn.execute(ITERATIVE_SETTINGS, str(MAX_SCAN_TUPLES))
+                await conn.execute(ITERATIVE_SETTINGS, str(ef_search), str(MAX_SCAN_TUPLES))
+            else:
+                await conn.execute(INDEX_SETTINGS, str(ef_search))
             rows = await conn.fetch(SEARCH, *args)
             if len(rows) < query.top_k:
                 await conn.execute(EXACT_SETTINGS)
