@@ -11,25 +11,15 @@ import pytest
 
 from fastwrap.adapters.bundles import Storage
 from fastwrap.domain.errors import Conflict, Invalid, NotFound
-from fastwrap.domain.model import Character, Client, Knowledge
+from fastwrap.domain.model import Character, Knowledge
 from fastwrap.domain.pagination import Cursor
+from tests.contract import seeds
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, 654321, tzinfo=UTC)
 
 
 async def add_client(storage: Storage) -> UUID:
-    ident = uuid4()
-    await storage.clients.add(
-        Client(
-            id=ident,
-            email=f"{ident.hex[:12]}@example.com",
-            password_hash="$2b$04$hash",
-            key_digest=ident.hex * 2,
-            created_at=T0,
-            updated_at=T0,
-        )
-    )
-    return ident
+    return await seeds.add_client(storage, T0)
 
 
 def new_character(client_id: UUID, **overrides: Any) -> Character:

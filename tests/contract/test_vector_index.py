@@ -11,7 +11,8 @@ import pytest
 
 from fastwrap.adapters.bundles import Storage
 from fastwrap.domain.errors import Invalid, NotFound
-from fastwrap.domain.model import Client, EmbeddedSnippet, JsonObject, SearchQuery
+from fastwrap.domain.model import EmbeddedSnippet, JsonObject, SearchQuery
+from tests.contract import seeds
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, 111111, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=1)
@@ -25,18 +26,7 @@ def pg_embedding_dim() -> int:
 
 
 async def add_client(storage: Storage) -> UUID:
-    ident = uuid4()
-    await storage.clients.add(
-        Client(
-            id=ident,
-            email=f"{ident.hex[:12]}@example.com",
-            password_hash="$2b$04$hash",
-            key_digest=ident.hex * 2,
-            created_at=T0,
-            updated_at=T0,
-        )
-    )
-    return ident
+    return await seeds.add_client(storage, T0)
 
 
 def item(

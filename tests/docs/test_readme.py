@@ -7,17 +7,14 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import textwrap
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.serve import fastwrap_serve
 from tests.support.services import service_missing
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -31,56 +28,11 @@ def _block(start: str, end: str) -> str:
     return match.group(1)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     """`fastwrap serve` with no configuration at all, in an empty directory."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FASTWRAP_", "DATABASE_"))}
-    for name in (
-        "REDIS_URL",
-        "REDIS_HOST",
-        "MODEL",
-        "MODEL_KEY",
-        "MODEL_BASE_URL",
-        "EMBEDDING_KEY",
-    ):
-        env.pop(name, None)
-    env.update({"PORT": str(port), "HOST": "127.0.0.1", "BCRYPT_ROUNDS": "4"})
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "fastwrap"), "serve"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                output = server.stdout.read() if server.stdout else ""
-                pytest.fail(f"fastwrap serve did not start:\n{output}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    with fastwrap_serve(tmp_path, {}) as server:
+        yield server.base
     assert (tmp_path / ".fastwrap").is_dir()  # the embedded default kept its data there
     assert (tmp_path / "logs" / "logfile.log").is_file()
 

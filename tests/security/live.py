@@ -9,12 +9,11 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
-
 from fastwrap.container import make_container
 from fastwrap.entrypoints.http.app import create_app
 from fastwrap.entrypoints.http.limits import RequestLimits
 from fastwrap.settings import Settings
+from tests.support.app import live_port
 
 
 @dataclass(frozen=True)
@@ -45,18 +44,8 @@ async def live_server(
     settings: Settings, limits: RequestLimits | None = None, **options: Any
 ) -> AsyncIterator[Live]:
     """`options` go to uvicorn.Config. Its logging is left alone (log_config=None), so tests
-    capture uvicorn's own loggers as they are."""
+    capture uvicorn's own loggers as they are; stalled connections a test left open do not
+    hold up the stop."""
     app = create_app(make_container(settings), limits)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, **options)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()  # start-up failed: raise its error
-            await asyncio.sleep(0.01)
-        yield Live(server.servers[0].sockets[0].getsockname()[1])
-    finally:
-        server.should_exit = True
-        server.force_exit = True  # do not wait for the stalled connections a test left open
-        await task
+    async with live_port(app, force_exit=True, log_config=None, **options) as port:
+        yield Live(port)

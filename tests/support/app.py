@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from starlette.types import ASGIApp
 
 from fastwrap.container import Container, make_container
 from fastwrap.entrypoints.http.app import create_app
@@ -81,24 +82,35 @@ async def make_character(
 
 
 @asynccontextmanager
-async def live_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app behind a real uvicorn socket on 127.0.0.1 (ASGITransport buffers whole bodies,
-    so streaming and disconnects need a real server)."""
+async def live_port(
+    app: ASGIApp, *, force_exit: bool = False, **options: Any
+) -> AsyncIterator[int]:
+    """Serve `app` on a real uvicorn socket on 127.0.0.1 and yield its port. `options` go to
+    uvicorn.Config; `force_exit` stops without waiting for connections a test left open."""
     import asyncio
 
     import uvicorn
 
-    app = create_app(make_container(settings))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, **options))
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:
             if task.done():
                 task.result()  # start-up failed: raise its error
             await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            yield client
+        yield int(server.servers[0].sockets[0].getsockname()[1])
     finally:
         server.should_exit = True
+        server.force_exit = force_exit
         await task
+
+
+@asynccontextmanager
+async def live_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app behind a real socket (ASGITransport buffers whole bodies, so streaming and
+    disconnects need a real server)."""
+    async with (
+        live_port(create_app(make_container(settings)), log_level="warning") as port,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,
+    ):
+        yield client
