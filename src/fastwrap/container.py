@@ -124,7 +124,7 @@ async def built_once[T: _Closable](
 
 
 def make_chat_model(settings: Settings) -> tuple[ChatModel, str]:
-    configure_tracing(_secret(settings.langchain_api_key), settings.langsmith_tracing_v2)
+    traced = configure_tracing(_secret(settings.langchain_api_key), settings.langsmith_tracing_v2)
     model, label = build_chat_model(
         model=settings.model,
         provider=settings.model_provider,
@@ -133,6 +133,7 @@ def make_chat_model(settings: Settings) -> tuple[ChatModel, str]:
         timeout=settings.model_timeout_seconds,
         max_retries=settings.model_max_retries,
         temperature=settings.model_temperature,
+        traced=traced,
     )
     if label == "offline":
         log.warning("no MODEL_KEY or MODEL_BASE_URL: replies come from the offline model")

@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import UTC, datetime
+from typing import Any
 from uuid import uuid4
 
+import openai
 import pytest
+from langchain_core.callbacks import AsyncCallbackHandler
+from langchain_core.tracers.context import collect_runs
 
 from fastwrap.adapters.langchain.chat_model import LangChainChatModel
 from fastwrap.adapters.langchain.embeddings import OpenAIEmbedder
+from fastwrap.adapters.langchain.openai_body import MessagesInBodyChatOpenAI
 from fastwrap.adapters.langchain.providers import build_chat_model
 from fastwrap.domain.chat import build_prompt
 from fastwrap.domain.errors import UpstreamFailed, UpstreamTimeout
@@ -85,6 +90,75 @@ async def test_the_model_receives_prompt_knowledge_history_then_the_new_message(
     assert sent.authorization == f"Bearer {KEY}"
     assert reply.content == "stub reply to: And 91?"
     assert reply.usage == Usage(input_tokens=120, output_tokens=7)
+
+
+def _openai_chat(stub: OpenAIStub, **options: Any) -> LangChainChatModel:
+    """As build_chat_model makes it, with `options` for the LangChain model."""
+    http = openai.DefaultAsyncHttpxClient()  # this loop's own pool, closed by aclose()
+    chat = MessagesInBodyChatOpenAI(
+        model="gpt-4o-mini", base_url=stub.base_url, api_key=KEY, max_retries=0,
+        http_async_client=http, **options,
+    )  # fmt: skip
+    return LangChainChatModel(chat, timeout=10, close=http.aclose)
+
+
+class _Seen(AsyncCallbackHandler):
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    async def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+        self.events.append("start")
+
+    async def on_llm_end(self, *args: Any, **kwargs: Any) -> None:
+        self.events.append("end")
+
+
+async def test_untraced_replies_skip_the_run_machinery_and_send_the_same_request(
+    openai_stub: OpenAIStub,
+) -> None:
+    """The direct `_agenerate` path (no tracing, nothing hooked in) records no LangChain run,
+    and the provider gets exactly the request, and we the reply, that `ainvoke` gives."""
+    openai_stub.set_usage(120, 7)
+    direct = _openai_chat(openai_stub)
+    traced = LangChainChatModel(direct._model, timeout=10, traced=True)  # same client, via ainvoke
+
+    with collect_runs() as untraced_runs:
+        fast = await direct.reply(QUESTION)
+    with collect_runs() as traced_runs:
+        slow = await traced.reply(QUESTION)
+
+    assert untraced_runs.traced_runs == []
+    assert [run.run_type for run in traced_runs.traced_runs] == ["llm"]
+    first, second = openai_stub.requests_to("/v1/chat/completions")
+    assert first.body == second.body
+    assert first.body["messages"] == [
+        {"role": "system", "content": "You are Ada."},
+        {"role": "user", "content": "Tell me about primes please"},
+    ]
+    assert fast == slow
+    assert fast.usage == Usage(input_tokens=120, output_tokens=7)
+    await direct.aclose()
+
+
+async def test_a_model_with_callbacks_still_reports_its_runs(openai_stub: OpenAIStub) -> None:
+    seen = _Seen()
+    model = _openai_chat(openai_stub, callbacks=[seen])
+
+    reply = await model.reply(QUESTION)
+    await model.aclose()
+
+    assert reply.content == "stub reply to: Tell me about primes please"
+    assert seen.events == ["start", "end"]
+
+
+async def test_the_direct_path_maps_provider_errors_too(openai_stub: OpenAIStub) -> None:
+    openai_stub.set_failure(500, "upstream exploded")
+
+    model = _openai_chat(openai_stub)
+
+    with pytest.raises(UpstreamFailed, match=r"model provider error \(500\): .*exploded"):
+        await model.reply(QUESTION)
+    await model.aclose()
 
 
 async def test_settings_reach_the_provider(

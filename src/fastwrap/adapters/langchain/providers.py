@@ -177,11 +177,13 @@ def build_chat_model(
     timeout: float,
     max_retries: int,
     temperature: float | None,
+    traced: bool = False,
 ) -> tuple[ChatModel, str]:
     """The chat model to share for the process's life, and its label for /health.
 
     No key and no base URL → the offline model (labelled "offline"), unless the provider needs
     no key (Ollama). A provider whose package is missing → ConfigurationError naming the extra.
+    `traced`: LangSmith tracing is on, so every call must go through LangChain's run machinery.
     """
     choice = resolve_model(model, provider, base_url)
     if not api_key and not base_url and choice.provider not in KEYLESS:
@@ -215,6 +217,10 @@ def build_chat_model(
     secrets = (api_key,) if api_key else ()
     client = kwargs.get("http_async_client")
     adapter = LangChainChatModel(
-        chat, timeout=timeout, secrets=secrets, close=client.aclose if client else None
+        chat,
+        timeout=timeout,
+        secrets=secrets,
+        close=client.aclose if client else None,
+        traced=traced,
     )
     return adapter, choice.label
