@@ -72,6 +72,7 @@ async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
             pool_max=settings.db_pool_max,
             embedding_dim=settings.embedding_dim,
             ef_search=settings.vector_ef_search,
+            lookup_cache_size=settings.lookup_cache_size,
         ) as storage,
     ):
         yield storage

@@ -166,13 +166,27 @@ def pg_empty_dsn(pg_server: PgTestServer) -> Iterator[str]:
     run_sync(pg_server.drop(name))
 
 
-@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.integration)])
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("postgres", marks=pytest.mark.integration),
+        pytest.param("postgres-cached", marks=pytest.mark.integration),
+    ]
+)
 async def storage(request: pytest.FixtureRequest, pg_embedding_dim: int) -> AsyncIterator[Storage]:
+    """In memory; PostgreSQL asked every time; PostgreSQL behind the lookup caches (the
+    default of `fastwrap serve`)."""
     if request.param == "memory":
         yield memory_storage()
         return
     dsn = request.getfixturevalue("pg_dsn")
+    cache_size = 100 if request.param == "postgres-cached" else 0
     async with open_postgres_storage(
-        dsn, adapter="postgres", pool_min=1, pool_max=4, embedding_dim=pg_embedding_dim
+        dsn,
+        adapter="postgres",
+        pool_min=1,
+        pool_max=4,
+        embedding_dim=pg_embedding_dim,
+        lookup_cache_size=cache_size,
     ) as opened:
         yield opened

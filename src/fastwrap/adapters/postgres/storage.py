@@ -12,7 +12,9 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from fastwrap.adapters.bundles import Storage
+from fastwrap.adapters.bundles import ClientStore, Storage
+from fastwrap.adapters.postgres.cached import CachedCharacterRepository, CachedClientStore
+from fastwrap.adapters.postgres.changes import ChangeFeed
 from fastwrap.adapters.postgres.characters import PgCharacterRepository
 from fastwrap.adapters.postgres.clients import PgClientRepository
 from fastwrap.adapters.postgres.errors import translated, unavailable
@@ -21,6 +23,7 @@ from fastwrap.adapters.postgres.pool import close_pool, create_pool
 from fastwrap.adapters.postgres.vectors import DEFAULT_EF_SEARCH, PgVectorIndex
 from fastwrap.domain.model import HealthStatus
 from fastwrap.ports.health import HealthProbe
+from fastwrap.ports.repositories import CharacterRepository
 
 HEALTH_TIMEOUT = 2.0
 VECTOR_VERSION = "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
@@ -72,20 +75,32 @@ async def open_postgres_storage(
     pool_max: int,
     embedding_dim: int,
     ef_search: int = DEFAULT_EF_SEARCH,
+    lookup_cache_size: int = 0,
 ) -> AsyncIterator[Storage]:
     """Storage on the database at `dsn` ("postgres", or "embedded" for the built-in server).
 
     `ef_search` is the HNSW candidate list of every search (recall against latency).
+    `lookup_cache_size` > 0 keeps up to that many key and character lookups in memory, dropped
+    as the database announces changes (cached.py); 0 asks the database every time.
     """
     iterative = await prepare_database(dsn, embedding_dim)
     pool = await create_pool(dsn, min_size=pool_min, max_size=pool_max)
+    clients: ClientStore = PgClientRepository(pool)
+    characters: CharacterRepository = PgCharacterRepository(pool)
+    feed = ChangeFeed(dsn) if lookup_cache_size > 0 else None
     try:
+        if feed is not None:
+            await feed.start()
+            clients = CachedClientStore(clients, feed, lookup_cache_size)
+            characters = CachedCharacterRepository(characters, feed, lookup_cache_size)
         yield Storage(
-            clients=PgClientRepository(pool),
-            characters=PgCharacterRepository(pool),
+            clients=clients,
+            characters=characters,
             vectors=PgVectorIndex(pool, iterative_scan=iterative, ef_search=ef_search),
             health=PgHealthProbe(pool, adapter),
             adapter=adapter,
         )
     finally:
+        if feed is not None:
+            await feed.close()
         await close_pool(pool)

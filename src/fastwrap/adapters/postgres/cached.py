@@ -1,0 +1,155 @@
+"""Key and character lookups served from memory while the database's change notices flow.
+
+Every API request looks its key up, and every chat turn its character: two queries that almost
+always return what they returned a moment ago. These wrappers keep the answers in this process
+and drop them when the database announces a change to that tenant (changes.py), or at once
+when this process made the change itself. Only found rows are kept: a key or a character that
+is created later is never hidden by a cached "not found". When the notices stop, the caches
+are bypassed until they are back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable
+from datetime import datetime
+from uuid import UUID
+
+from fastwrap.adapters.bundles import ClientStore
+from fastwrap.adapters.postgres.changes import ChangeFeed
+from fastwrap.domain.model import Character, Client
+from fastwrap.domain.pagination import Cursor
+from fastwrap.ports.repositories import CharacterRepository
+
+
+class TenantCache[K: Hashable, V]:
+    """At most `max_entries` values, each filed under its tenant, emptied as `feed` says."""
+
+    def __init__(self, feed: ChangeFeed, max_entries: int) -> None:
+        self._feed = feed
+        self._max = max_entries
+        self._entries: dict[K, tuple[UUID, V]] = {}
+        self._by_tenant: dict[UUID, set[K]] = {}
+        feed.subscribe(self.evict)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def through(
+        self, key: K, load: Callable[[], Awaitable[V | None]], tenant: Callable[[V], UUID]
+    ) -> V | None:
+        feed = self._feed
+        if feed.live:
+            hit = self._entries.get(key)
+            if hit is not None:
+                return hit[1]
+        generation = feed.generation
+        value = await load()
+        # Kept only if no change was announced while we asked: the answer may predate it.
+        if value is not None and feed.live and feed.generation == generation:
+            self._put(key, tenant(value), value)
+        return value
+
+    def _put(self, key: K, tenant: UUID, value: V) -> None:
+        if key not in self._entries and len(self._entries) >= self._max:
+            oldest = next(iter(self._entries))  # insertion order: the oldest entry goes first
+            self._forget(oldest)
+        self._entries[key] = (tenant, value)
+        self._by_tenant.setdefault(tenant, set()).add(key)
+
+    def _forget(self, key: K) -> None:
+        tenant, _ = self._entries.pop(key)
+        keys = self._by_tenant[tenant]
+        keys.discard(key)
+        if not keys:
+            del self._by_tenant[tenant]
+
+    def evict(self, tenant: UUID | None) -> None:
+        if tenant is None:
+            self._entries.clear()
+            self._by_tenant.clear()
+            return
+        for key in self._by_tenant.pop(tenant, ()):
+            self._entries.pop(key, None)
+
+
+def _client_id(client: Client) -> UUID:
+    return client.id
+
+
+def _tenant(character: Character) -> UUID:
+    return character.client_id
+
+
+class CachedClientStore(ClientStore):
+    """Caches the lookup by key digest; everything else goes straight to `inner`."""
+
+    def __init__(self, inner: ClientStore, feed: ChangeFeed, max_entries: int) -> None:
+        self._inner = inner
+        self._feed = feed
+        self._by_digest: TenantCache[str, Client] = TenantCache(feed, max_entries)
+
+    async def get_by_key_digest(self, digest: str) -> Client | None:
+        return await self._by_digest.through(
+            digest, lambda: self._inner.get_by_key_digest(digest), _client_id
+        )
+
+    async def add(self, client: Client) -> None:
+        await self._inner.add(client)
+
+    async def add_first_admin(self, client: Client) -> None:
+        await self._inner.add_first_admin(client)
+
+    async def update(self, client: Client) -> None:
+        try:
+            await self._inner.update(client)
+        finally:  # even if the outcome is unknown (a dropped connection), forget the old row
+            self._feed.changed(client.id)
+
+    async def delete(self, client_id: UUID, at: datetime) -> bool:
+        try:
+            return await self._inner.delete(client_id, at)
+        finally:
+            self._feed.changed(client_id)
+
+    async def get(self, client_id: UUID) -> Client | None:
+        return await self._inner.get(client_id)
+
+    async def get_by_email(self, email: str) -> Client | None:
+        return await self._inner.get_by_email(email)
+
+    async def list_page(self, after: Cursor | None, limit: int) -> list[Client]:
+        return await self._inner.list_page(after, limit)
+
+
+class CachedCharacterRepository(CharacterRepository):
+    """Caches the lookup of one character (every chat turn's); lists go to `inner`."""
+
+    def __init__(self, inner: CharacterRepository, feed: ChangeFeed, max_entries: int) -> None:
+        self._inner = inner
+        self._feed = feed
+        self._by_id: TenantCache[tuple[UUID, UUID], Character] = TenantCache(feed, max_entries)
+
+    async def get(self, client_id: UUID, character_id: UUID) -> Character | None:
+        return await self._by_id.through(
+            (client_id, character_id),
+            lambda: self._inner.get(client_id, character_id),
+            _tenant,
+        )
+
+    async def add(self, character: Character) -> None:
+        await self._inner.add(character)
+
+    async def list_page(self, client_id: UUID, after: Cursor | None, limit: int) -> list[Character]:
+        return await self._inner.list_page(client_id, after, limit)
+
+    async def update(self, character: Character) -> None:
+        try:
+            await self._inner.update(character)
+        finally:
+            self._feed.changed(character.client_id)
+
+    async def delete(self, client_id: UUID, character_id: UUID, at: datetime) -> bool:
+        try:
+            return await self._inner.delete(client_id, character_id, at)
+        finally:
+            self._feed.changed(client_id)
