@@ -6,7 +6,11 @@ stages of a turn (a stage's share is the fraction of samples with one of its fra
 stack) and converted to CPU milliseconds per turn with the server's measured CPU time.
 The raw collapsed stacks are kept for flame graphs (e.g. speedscope.app or inferno).
 
-    uv run python bench/profile_chat.py [--seconds 15] [--out DIR]
+    uv run python bench/profile_chat.py [--seconds 15] [--out DIR] [--target characters] [--top 40]
+
+`--target characters` profiles `GET /api/characters` (10 characters) against the bare
+one-query endpoint instead of chat turns; `--top N` also prints the N functions found on most
+stacks (inclusive share), whatever stage they belong to.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 
 from options import experiment_options, extra_env
 from procfs import stack_meter
-from scenario import Tenant, chat_load, create_tenant, seed_conversations
+from scenario import Tenant, chat_load, create_tenant, get_load, seed_conversations
 from stack import Process, Stack, start_stack
 
 PREFIX = "prof-"
@@ -98,6 +102,18 @@ def fold(collapsed: Path) -> tuple[int, collections.Counter[str]]:
     return total, stages
 
 
+def top_frames(collapsed: Path, count: int) -> list[tuple[str, float]]:
+    """The `count` functions on most stacks, with the share of stacks they are on."""
+    total = 0
+    seen: collections.Counter[str] = collections.Counter()
+    for line in collapsed.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        total += int(n)
+        for function in {m["function"] for f in stack.split(";") if (m := FRAME.match(f))}:
+            seen[function] += int(n)
+    return [(f, c / max(1, total)) for f, c in seen.most_common(count)]
+
+
 def profile(
     name: str, process: Process, url: str, stack: Stack, tenant: Tenant, args: argparse.Namespace
 ) -> str:
@@ -106,10 +122,15 @@ def profile(
     spy = record(process, args.seconds, output)
     time.sleep(1.0)  # py-spy attaches
     meter.start()
-    result = chat_load(
-        url, tenant, stack.workdir, prefix=PREFIX, conversations=256,
-        connections=16, seconds=args.seconds,
-    )  # fmt: skip
+    if args.target == "characters":
+        result = get_load(
+            f"{url}/api/characters", tenant, stack.workdir, connections=16, seconds=args.seconds
+        )
+    else:
+        result = chat_load(
+            url, tenant, stack.workdir, prefix=PREFIX, conversations=256,
+            connections=16, seconds=args.seconds,
+        )  # fmt: skip
     used = meter.stop()
     _, err = spy.communicate(timeout=120)
     if not output.exists():
@@ -124,6 +145,10 @@ def profile(
             print("  of which (inclusive, overlapping):")
         elif stages[stage]:
             print(f"  {stage:40} {share * 100:5.1f}%  {share * cpu_ms:6.2f} ms/turn")
+    if args.top:
+        print(f"  the {args.top} functions on most stacks (inclusive):")
+        for function, share in top_frames(output, args.top):
+            print(f"  {share * 100:5.1f}%  {share * cpu_ms:6.3f} ms  {function}")
     print(f"  collapsed stacks: {output}")
     return f"{name} {cpu_ms:.2f} ms CPU/turn"
 
@@ -137,6 +162,8 @@ def main() -> None:
         help="how the floor calls the model (see floor_app.py)",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, default=None, help="where to keep the stacks")
+    parser.add_argument("--target", choices=("chat", "characters"), default="chat")
+    parser.add_argument("--top", type=int, default=0, help="also list the N hottest functions")
     experiment_options(parser)
     args = parser.parse_args()
     args.out = args.out or Path(tempfile.mkdtemp(prefix="fastwrap-profile-"))
@@ -146,7 +173,8 @@ def main() -> None:
         fw_process, fw_url = stack.start_fastwrap(
             history | extra_env(args.env), src=args.fastwrap_src
         )
-        tenant = create_tenant(fw_url)
+        characters = args.target == "characters"
+        tenant = create_tenant(fw_url, extra_characters=9 if characters else 0)
         floor_process, floor_url = stack.start_floor(
             tenant.floor_env() | history | {"FLOOR_LLM": args.floor_llm}
         )
@@ -155,7 +183,8 @@ def main() -> None:
             ("floor", floor_process, floor_url),
             ("fastwrap", fw_process, fw_url),
         ):
-            seed_conversations(url, tenant, PREFIX, 256, turns=(args.history + 1) // 2)
+            if not characters:
+                seed_conversations(url, tenant, PREFIX, 256, turns=(args.history + 1) // 2)
             lines.append(profile(name, process, url, stack, tenant, args))
     print("RESULT profile under py-spy: " + "; ".join(lines) + f" (stacks in {args.out})")
 

@@ -13,7 +13,6 @@ from fastwrap.domain.clients import require_admin
 from fastwrap.domain.errors import Forbidden, Unauthorized
 from fastwrap.domain.model import Client
 
-api_key_header = APIKeyHeader(name="x-api-key", auto_error=False, description="Your API key")
 service_key_header = APIKeyHeader(
     name="x-fastwrap-api-key", auto_error=False, description="The service secret"
 )
@@ -27,19 +26,36 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def current_client(
-    request: Request,
-    services: ServicesDep,
-    api_key: Annotated[str | None, Security(api_key_header)],
-) -> Client:
-    if not api_key:
-        raise Unauthorized("x-api-key header is missing")
-    client = await services.clients.authenticate(api_key)
-    request.state.client_id = str(client.id)
-    return client
+class ClientKey(APIKeyHeader):
+    """The `x-api-key` scheme, resolved to the caller's client in one dependency.
+
+    Being the security scheme itself keeps the key documented in OpenAPI, while FastAPI solves
+    one dependency per request instead of three (the scheme, the services, the lookup): on a
+    request that does little else, that machinery was a quarter of the CPU.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="x-api-key",
+            auto_error=False,
+            description="Your API key",
+            scheme_name="APIKeyHeader",
+        )
+
+    async def __call__(self, request: Request) -> Client:  # type: ignore[override]
+        api_key = request.headers.get("x-api-key")
+        if not api_key:
+            raise Unauthorized("x-api-key header is missing")
+        services: Services = request.app.state.services
+        client = await services.clients.authenticate(api_key)
+        request.state.client_id = str(client.id)
+        return client
 
 
-async def admin_client(client: Annotated[Client, Depends(current_client)]) -> Client:
+current_client = ClientKey()
+
+
+async def admin_client(client: Annotated[Client, Security(current_client)]) -> Client:
     return require_admin(client)
 
 
@@ -55,5 +71,5 @@ def service_key(
         raise Unauthorized("x-fastwrap-api-key is missing or wrong")
 
 
-ClientDep = Annotated[Client, Depends(current_client)]
+ClientDep = Annotated[Client, Security(current_client)]
 AdminDep = Annotated[Client, Depends(admin_client)]

@@ -23,6 +23,7 @@ from fastwrap.entrypoints.http.schemas import (
 )
 
 router = APIRouter(tags=["admin"], responses=documented(*COMMON, 401, 403))
+ClientPage = Items[ClientOut]  # parametrised once, not on every request
 
 
 @router.post(
@@ -42,9 +43,9 @@ async def list_clients(
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> Envelope[Items[ClientOut]]:
+) -> Envelope[ClientPage]:
     page = await services.clients.list(cursor, limit)
-    items = Items[ClientOut](
+    items = ClientPage(
         items=[ClientOut.of(c) for c in page.items], next_cursor=page.next_cursor
     )
     return ok(f"{len(page.items)} clients", items)

@@ -23,6 +23,7 @@ from fastwrap.entrypoints.http.schemas import (
 router = APIRouter(
     prefix="/api/characters", tags=["characters"], responses=documented(*COMMON, 401)
 )
+CharacterPage = Items[CharacterOut]  # parametrised once, not on every request
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 CursorQuery = Annotated[str | None, Query(max_length=512)]
@@ -48,9 +49,9 @@ async def list_characters(
     services: ServicesDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
-) -> Envelope[Items[CharacterOut]]:
+) -> Envelope[CharacterPage]:
     page = await services.characters.list(client.id, cursor, limit)
-    items = Items[CharacterOut](
+    items = CharacterPage(
         items=[CharacterOut.of(c) for c in page.items], next_cursor=page.next_cursor
     )
     return ok(f"{len(page.items)} characters", items)
