@@ -45,9 +45,7 @@ async def list_clients(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Envelope[ClientPage]:
     page = await services.clients.list(cursor, limit)
-    items = ClientPage(
-        items=[ClientOut.of(c) for c in page.items], next_cursor=page.next_cursor
-    )
+    items = ClientPage(items=[ClientOut.of(c) for c in page.items], next_cursor=page.next_cursor)
     return ok(f"{len(page.items)} clients", items)
 
 
