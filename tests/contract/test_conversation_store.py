@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
 
 from fastwrap.adapters.clock import ManualClock
+from fastwrap.adapters.redis import conversations as redis_conversations
+from fastwrap.adapters.redis.client import connect
+from fastwrap.adapters.redis.conversations import COMMIT, TAKE_AND_READ, RedisConversationStore
 from fastwrap.domain.errors import Busy, Conflict
 from fastwrap.domain.model import Message
-from tests.support.redis import MAX_MESSAGES, ConversationCase
+from tests.support.redis import MAX_MESSAGES, ConversationCase, TcpProxy
 
 TTL = 100
 CLOSE = timedelta(milliseconds=500)  # Redis time runs on a little while a test runs
@@ -25,22 +28,41 @@ def turn(clock: ManualClock, n: int) -> tuple[Message, Message]:
     )
 
 
+async def take_turn(
+    case: ConversationCase,
+    tenant: UUID,
+    conversation: str,
+    character: UUID,
+    n: int,
+    ttl: int = TTL,
+) -> datetime:
+    async with case.store.turn(tenant, conversation, ttl) as held:
+        return await held.commit(character, turn(case.clock, n))
+
+
 async def add_turns(
     case: ConversationCase, tenant: UUID, conversation: str, character: UUID, turns: range
 ) -> None:
     for n in turns:
-        await case.store.append_turn(tenant, conversation, character, turn(case.clock, n), TTL)
+        await take_turn(case, tenant, conversation, character, n)
 
 
 async def test_unknown_conversation_is_none(conversation_store: ConversationCase) -> None:
-    assert await conversation_store.store.get(uuid4(), "nobody") is None
+    store, tenant = conversation_store.store, uuid4()
+    assert await store.get(tenant, "nobody") is None
+    async with store.turn(tenant, "nobody", TTL) as held:
+        assert held.conversation is None
 
 
 async def test_a_turn_is_stored_and_read_back(conversation_store: ConversationCase) -> None:
     case, tenant, character = conversation_store, uuid4(), uuid4()
     first, second = turn(case.clock, 1), turn(case.clock, 2)
-    await case.store.append_turn(tenant, "c-1", character, first, TTL)
-    expires_at = await case.store.append_turn(tenant, "c-1", character, second, TTL)
+    async with case.store.turn(tenant, "c-1", TTL) as held:
+        await held.commit(character, first)
+    async with case.store.turn(tenant, "c-1", TTL) as held:
+        assert held.conversation is not None  # what the turn sees, read under the lock
+        assert held.conversation.messages == first
+        expires_at = await held.commit(character, second)
 
     conversation = await case.store.get(tenant, "c-1")
 
@@ -75,7 +97,9 @@ async def test_expiry_forgets_and_the_next_turn_starts_fresh(
 
     assert await case.store.get(tenant, "c") is None
     other_character = uuid4()  # an expired id is free for any character
-    await add_turns(case, tenant, "c", other_character, range(7, 8))
+    async with case.store.turn(tenant, "c", TTL) as held:
+        assert held.conversation is None
+        await held.commit(other_character, turn(case.clock, 7))
     conversation = await case.store.get(tenant, "c")
     assert conversation is not None
     assert conversation.character_id == other_character
@@ -84,8 +108,8 @@ async def test_expiry_forgets_and_the_next_turn_starts_fresh(
 
 async def test_each_character_ttl_is_honoured(conversation_store: ConversationCase) -> None:
     case, tenant, character = conversation_store, uuid4(), uuid4()
-    await case.store.append_turn(tenant, "short", character, turn(case.clock, 1), 10)
-    await case.store.append_turn(tenant, "long", character, turn(case.clock, 1), 1000)
+    await take_turn(case, tenant, "short", character, 1, ttl=10)
+    await take_turn(case, tenant, "long", character, 1, ttl=1000)
     await case.advance(11)
 
     assert await case.store.get(tenant, "short") is None
@@ -100,12 +124,13 @@ async def test_another_character_conflicts_and_changes_nothing(
     before = await case.store.get(tenant, "c")
 
     with pytest.raises(Conflict, match="another character"):
-        await case.store.append_turn(tenant, "c", uuid4(), turn(case.clock, 2), TTL)
+        await take_turn(case, tenant, "c", uuid4(), 2)
 
     after = await case.store.get(tenant, "c")
     assert before is not None
     assert after is not None
     assert (after.character_id, after.messages) == (owner, before.messages)
+    await add_turns(case, tenant, "c", owner, range(3, 4))  # the conflict gave the lock back
 
 
 async def test_only_the_most_recent_messages_are_kept(conversation_store: ConversationCase) -> None:
@@ -121,25 +146,20 @@ async def test_only_the_most_recent_messages_are_kept(conversation_store: Conver
     assert conversation.messages[0].content == f"question {turns - MAX_MESSAGES // 2}"
 
 
-async def test_concurrent_appends_never_split_a_turn(conversation_store: ConversationCase) -> None:
+async def test_a_turn_commits_once_and_only_while_held(
+    conversation_store: ConversationCase,
+) -> None:
     case, tenant, character = conversation_store, uuid4(), uuid4()
-    turns = 3 * MAX_MESSAGES
-
-    await asyncio.gather(
-        *(
-            case.store.append_turn(tenant, "c", character, turn(case.clock, n), TTL)
-            for n in range(turns)
-        )
-    )
+    async with case.store.turn(tenant, "c", TTL) as held:
+        await held.commit(character, turn(case.clock, 1))
+        with pytest.raises(RuntimeError):
+            await held.commit(character, turn(case.clock, 2))
+    with pytest.raises(RuntimeError):
+        await held.commit(character, turn(case.clock, 3))
 
     conversation = await case.store.get(tenant, "c")
     assert conversation is not None
-    messages = conversation.messages
-    assert len(messages) == MAX_MESSAGES
-    pairs = list(zip(messages[::2], messages[1::2], strict=True))
-    assert all(q.role == "user" and a.role == "assistant" for q, a in pairs)
-    assert all(q.content.split()[1] == a.content.split()[1] for q, a in pairs)
-    assert len({q.content for q, _ in pairs}) == len(pairs)
+    assert [m.content for m in conversation.messages] == ["question 1", "answer 1"]
 
 
 async def test_tenants_are_isolated(conversation_store: ConversationCase) -> None:
@@ -191,47 +211,151 @@ async def test_delete_all_drops_one_tenant_only(conversation_store: Conversation
     await case.store.delete_all(uuid4())  # a tenant with nothing is fine
 
 
-async def test_the_lock_serialises_turns(conversation_store: ConversationCase) -> None:
+async def test_turns_on_one_conversation_are_serialised(
+    conversation_store: ConversationCase,
+) -> None:
     case, tenant, character = conversation_store, uuid4(), uuid4()
     store = case.store
 
     async def one_turn(n: int) -> None:
-        async with store.lock(tenant, "c"):
-            before = await store.get(tenant, "c")
-            seen = len(before.messages) if before else 0
+        async with store.turn(tenant, "c", TTL) as held:
+            seen = len(held.conversation.messages) if held.conversation else 0
             await asyncio.sleep(0.001)  # a model call: without the lock, turns would interleave
             message = Message(role="user", content=f"saw {seen}", created_at=case.clock.now())
             reply = Message(role="assistant", content=f"{n}", created_at=case.clock.now())
-            await store.append_turn(tenant, "c", character, (message, reply), TTL)
+            await held.commit(character, (message, reply))
 
     turns = 4  # each waits for those before it: keep well inside the fixture's lock wait
     await asyncio.gather(*(one_turn(n) for n in range(turns)))
 
     conversation = await store.get(tenant, "c")
     assert conversation is not None
-    seen = [m.content for m in conversation.messages if m.role == "user"]
-    assert seen == [f"saw {2 * n}" for n in range(turns)]
+    messages = conversation.messages
+    assert [m.content for m in messages if m.role == "user"] == [f"saw {2 * n}" for n in range(4)]
+    assert [m.role for m in messages] == ["user", "assistant"] * turns  # no turn split
+    assert len({m.content for m in messages if m.role == "assistant"}) == turns
 
 
-async def test_a_lock_not_had_in_time_is_busy(conversation_store: ConversationCase) -> None:
-    store, tenant = conversation_store.store, uuid4()
-    async with store.lock(tenant, "c"):
+async def test_a_turn_not_had_in_time_is_busy(conversation_store: ConversationCase) -> None:
+    case, tenant = conversation_store, uuid4()
+    store = case.store
+    async with store.turn(tenant, "c", TTL):
         with pytest.raises(Busy):
-            async with store.lock(tenant, "c"):
+            async with store.turn(tenant, "c", TTL):
                 pytest.fail("two turns held one conversation at once")
-        async with store.lock(tenant, "other"):  # other conversations are not held up
+        async with store.turn(tenant, "other", TTL):  # other conversations are not held up
             pass
-        async with store.lock(uuid4(), "c"):  # nor another tenant's conversation of that id
+        async with store.turn(uuid4(), "c", TTL):  # nor another tenant's conversation of that id
             pass
 
 
-async def test_the_lock_is_given_back_after_a_failed_turn(
+async def test_an_abandoned_turn_stores_nothing_and_frees_the_conversation(
     conversation_store: ConversationCase,
 ) -> None:
-    store, tenant = conversation_store.store, uuid4()
+    case, tenant, character = conversation_store, uuid4(), uuid4()
+    await add_turns(case, tenant, "c", character, range(1))
+    before = await case.store.get(tenant, "c")
     with pytest.raises(RuntimeError):
-        async with store.lock(tenant, "c"):
+        async with case.store.turn(tenant, "c", TTL):
             raise RuntimeError("the model failed")
-
-    async with store.lock(tenant, "c"):
+    async with case.store.turn(tenant, "c", TTL):
+        pass  # a client that went away: left without a commit
+    async with case.store.turn(tenant, "new", TTL):
         pass
+
+    after = await case.store.get(tenant, "c")
+    assert before is not None
+    assert after is not None
+    assert after.messages == before.messages
+    assert await case.store.get(tenant, "new") is None
+    await add_turns(case, tenant, "c", character, range(1, 2))  # and the lock is free again
+
+
+async def test_an_uncontended_redis_turn_costs_two_round_trips(
+    redis_proxy: tuple[TcpProxy, str], redis_namespace: str
+) -> None:
+    proxy, url = redis_proxy
+    clock, tenant, character = ManualClock(), uuid4(), uuid4()
+    client = connect(url)
+    try:
+        store = RedisConversationStore(
+            client,
+            clock,
+            lock_wait_seconds=0.5,
+            lock_ttl_seconds=5,
+            max_messages=MAX_MESSAGES,
+            key_prefix=redis_namespace,
+        )
+        async with store.turn(tenant, "c", TTL) as held:  # connects, loads missing scripts
+            await held.commit(character, turn(clock, 0))
+
+        counted: list[int] = []
+        for conversation, commit in (("c", True), ("new", True), ("c", False)):
+            before = proxy.round_trips
+            async with store.turn(tenant, conversation, TTL) as held:
+                if commit:
+                    await held.commit(character, turn(clock, 1))
+            counted.append(proxy.round_trips - before)
+        stored = await store.get(tenant, "new")
+    finally:
+        await client.aclose()
+
+    # Index, lock and read in one pipeline; store and release in one script. An abandoned turn
+    # gives the lock back in its second.
+    assert counted == [2, 2, 2]
+    assert stored is not None
+    assert len(stored.messages) == 2
+
+
+async def test_a_redis_turn_longer_than_its_index_allowance_indexes_again(
+    redis_proxy: tuple[TcpProxy, str], redis_namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy, url = redis_proxy
+    clock, tenant, character = ManualClock(), uuid4(), uuid4()
+    monkeypatch.setattr(redis_conversations, "TURN_ALLOWANCE_SECONDS", 0)  # every turn is long
+    client = connect(url)
+    try:
+        store = RedisConversationStore(
+            client,
+            clock,
+            lock_wait_seconds=0.5,
+            lock_ttl_seconds=5,
+            max_messages=MAX_MESSAGES,
+            key_prefix=redis_namespace,
+        )
+        async with store.turn(tenant, "warm-up", TTL) as held:
+            await held.commit(character, turn(clock, 0))
+        before = proxy.round_trips
+        async with store.turn(tenant, "c", TTL) as held:
+            await held.commit(character, turn(clock, 1))
+        counted = proxy.round_trips - before
+        await store.delete_all(tenant)
+        gone = [await store.get(tenant, name) for name in ("warm-up", "c")]
+    finally:
+        await client.aclose()
+
+    assert counted == 3
+    assert gone == [None, None]
+
+
+async def test_redis_scripts_retried_after_a_lost_reply_do_their_work_once(
+    redis_url: str, redis_namespace: str
+) -> None:
+    """redis-py re-sends a command whose reply a dropped connection lost; the script ran."""
+    client = connect(redis_url)
+    keys = [f"{redis_namespace}{{t:c}}:{part}" for part in ("msgs", "meta", "lock")]
+    token, character = "token-1", str(uuid4())
+    commit_args = [character, 60_000, MAX_MESSAGES, "turn-1", token, "q", "a"]
+    try:
+        take = client.register_script(TAKE_AND_READ)
+        commit = client.register_script(COMMIT)
+        assert await take(keys=keys, args=[token, 5000]) == []
+        assert await take(keys=keys, args=[token, 5000]) == []  # still ours
+        assert await take(keys=keys, args=["token-2", 5000]) == 0  # busy for anyone else
+
+        assert await commit(keys=keys, args=commit_args) == [1, 1]
+        assert await commit(keys=keys, args=commit_args) == [1, 0]  # stored once, released once
+        assert await client.lrange(keys[0], 0, -1) == ["q", "a"]
+        assert await client.exists(keys[2]) == 0
+    finally:
+        await client.aclose()

@@ -21,6 +21,7 @@ from fastwrap.adapters.redis.cache import open_redis_cache
 from fastwrap.adapters.redis.client import Timeouts
 from fastwrap.domain.errors import Busy, ConfigurationError, Conflict, Unavailable
 from fastwrap.domain.model import Message, RateLimit
+from fastwrap.ports.conversations import ConversationStore
 from tests.support.redis import TcpProxy, with_address
 
 pytestmark = pytest.mark.integration
@@ -54,6 +55,18 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+async def store_turn(
+    store: ConversationStore,
+    tenant: UUID,
+    conversation: str,
+    character: UUID,
+    turn: tuple[Message, Message],
+    ttl: int = 60,
+) -> datetime:
+    async with store.turn(tenant, conversation, ttl) as held:
+        return await held.commit(character, turn)
+
+
 async def stored(cache: Cache, tenant: UUID, conversation: str) -> int:
     found = await cache.conversations.get(tenant, conversation)
     return 0 if found is None else len(found.messages)
@@ -73,7 +86,7 @@ async def test_nothing_listening_is_unavailable_and_health_says_why(redis_url: s
         store = down.conversations
         calls = (
             lambda: store.get(tenant, "c"),
-            lambda: store.append_turn(tenant, "c", uuid4(), a_turn(), 60),
+            lambda: store_turn(store, tenant, "c", uuid4(), a_turn()),
             lambda: store.delete(tenant, "c"),
             lambda: store.delete_all(tenant),
         )
@@ -81,7 +94,7 @@ async def test_nothing_listening_is_unavailable_and_health_says_why(redis_url: s
             with pytest.raises(Unavailable, match=r"^conversation store unavailable \("):
                 await call()
         with pytest.raises(Unavailable):
-            async with store.lock(tenant, "c"):
+            async with store.turn(tenant, "c", 60):
                 pytest.fail("a lock was had without Redis")
         with pytest.raises(Unavailable, match=r"^rate limiter unavailable \("):
             await down.rate_limiter.hit("k", RateLimit(count=1, period=1))
@@ -130,7 +143,7 @@ async def test_an_acl_user_and_password_in_the_url(
     tenant, character = uuid4(), uuid4()
     async with cache(with_user(redis_url, name, password), redis_namespace) as allowed:
         assert (await allowed.health.check()).ok
-        await allowed.conversations.append_turn(tenant, "c", character, a_turn(), 60)
+        await store_turn(allowed.conversations, tenant, "c", character, a_turn())
         assert await stored(allowed, tenant, "c") == 2
 
     async with cache(with_user(redis_url, name, "not-" + password), redis_namespace) as refused:
@@ -148,28 +161,37 @@ async def test_health_and_the_store_recover_when_redis_returns(
     tenant, character = uuid4(), uuid4()
     async with cache(url, redis_namespace) as redis_cache:
         assert (await redis_cache.health.check()).ok
-        await redis_cache.conversations.append_turn(tenant, "c", character, a_turn(1), 60)
+        await store_turn(redis_cache.conversations, tenant, "c", character, a_turn(1))
 
         await proxy.stop()
         assert not (await redis_cache.health.check()).ok
         with pytest.raises(Unavailable):
-            await redis_cache.conversations.append_turn(tenant, "c", character, a_turn(2), 60)
+            await store_turn(redis_cache.conversations, tenant, "c", character, a_turn(2))
 
         await proxy.start()  # same port: the client was never told anything
         assert (await redis_cache.health.check()).ok
         assert await stored(redis_cache, tenant, "c") == 2  # the failed turn left nothing
+
+        async with redis_cache.conversations.turn(tenant, "c", 60) as held:
+            await proxy.stop()  # Redis goes away while the model answers
+            with pytest.raises(Unavailable):
+                await held.commit(character, a_turn(3))
+            await proxy.start()  # back before the turn ends, which gives the lock back
+        assert await stored(redis_cache, tenant, "c") == 2  # nothing half-stored
+        await store_turn(redis_cache.conversations, tenant, "c", character, a_turn(4))  # not Busy
+        assert await stored(redis_cache, tenant, "c") == 4
 
 
 async def test_replicas_share_conversations(replicas: tuple[Cache, Cache]) -> None:
     one, two = replicas
     tenant, character = uuid4(), uuid4()
 
-    await one.conversations.append_turn(tenant, "c", character, a_turn(1), 60)
-    await two.conversations.append_turn(tenant, "c", character, a_turn(2), 60)
+    await store_turn(one.conversations, tenant, "c", character, a_turn(1))
+    await store_turn(two.conversations, tenant, "c", character, a_turn(2))
 
     assert await stored(one, tenant, "c") == 4
     with pytest.raises(Conflict):
-        await one.conversations.append_turn(tenant, "c", uuid4(), a_turn(3), 60)
+        await store_turn(one.conversations, tenant, "c", uuid4(), a_turn(3))
     await two.conversations.delete_all(tenant)
     assert await stored(one, tenant, "c") == 0
 
@@ -191,19 +213,19 @@ async def test_a_lock_held_by_one_replica_makes_the_other_wait(
     order: list[str] = []
 
     async def second() -> None:
-        async with two.conversations.lock(tenant, "c"):
+        async with two.conversations.turn(tenant, "c", 60):
             order.append("two")
 
-    async with one.conversations.lock(tenant, "c"):
+    async with one.conversations.turn(tenant, "c", 60):
         waiting = asyncio.create_task(second())
         await asyncio.sleep(0.05)
         order.append("one")
     await waiting
     assert order == ["one", "two"]
 
-    async with one.conversations.lock(tenant, "c"):
+    async with one.conversations.turn(tenant, "c", 60):
         with pytest.raises(Busy):
-            async with two.conversations.lock(tenant, "c"):
+            async with two.conversations.turn(tenant, "c", 60):
                 pytest.fail("both replicas held the lock")
 
 
@@ -213,10 +235,10 @@ async def test_a_lock_outlives_its_ttl_while_held(redis_url: str, redis_namespac
         cache(redis_url, redis_namespace, lock_wait=0.2) as two,
     ):
         tenant = uuid4()
-        async with one.conversations.lock(tenant, "c"):
+        async with one.conversations.turn(tenant, "c", 60):
             await asyncio.sleep(0.5)  # longer than the TTL: the holder keeps extending it
             with pytest.raises(Busy):
-                async with two.conversations.lock(tenant, "c"):
+                async with two.conversations.turn(tenant, "c", 60):
                     pytest.fail("a live holder lost its lock")
 
 
@@ -229,11 +251,11 @@ async def test_a_vanished_holder_cannot_block_forever(
         cache(proxied_url, redis_namespace, lock_ttl=0.3) as lost,
         cache(redis_url, redis_namespace, lock_wait=2) as live,
     ):
-        held = lost.conversations.lock(tenant, "c")
+        held = lost.conversations.turn(tenant, "c", 60)
         await held.__aenter__()
         await proxy.stop()  # the holder can neither extend nor release any more
 
-        async with live.conversations.lock(tenant, "c"):
+        async with live.conversations.turn(tenant, "c", 60):
             pass  # had once the TTL ran out
         with pytest.raises(Unavailable):
             # Cut off, the holder cannot even look at the conversation it held.
@@ -245,7 +267,7 @@ async def test_a_conversation_really_expires(redis_url: str, redis_namespace: st
     tenant = uuid4()
     async with cache(redis_url, redis_namespace) as redis_cache:
         store = redis_cache.conversations
-        await store.append_turn(tenant, "c", uuid4(), a_turn(), 1)
+        await store_turn(store, tenant, "c", uuid4(), a_turn(), ttl=1)
         for _ in range(30):
             if await store.get(tenant, "c") is None:
                 break

@@ -78,8 +78,9 @@ async def test_a_conversation_lives_on_the_master_the_sentinel_names(sentinel_ur
         sentinel_url, clock=clock, lock_wait_seconds=1, lock_ttl_seconds=5, max_messages=10
     ) as cache:
         assert (await cache.health.check()).ok
-        async with cache.conversations.lock(tenant, "c1"):
-            await cache.conversations.append_turn(tenant, "c1", character, turn, 60)
+        async with cache.conversations.turn(tenant, "c1", 60) as held:
+            assert held.conversation is None
+            await held.commit(character, turn)  # a fresh master: the scripts get loaded
         stored = await cache.conversations.get(tenant, "c1")
         assert stored is not None
         assert [m.content for m in stored.messages] == ["hello", "ahoy"]

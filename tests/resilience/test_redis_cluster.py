@@ -83,9 +83,8 @@ async def first_turns_at_once(cluster: LocalRedisCluster, prefix: str) -> Counte
         async def turn(n: int) -> None:
             store = (one, two)[n % 2].conversations
             try:
-                async with store.lock(tenant, "c"):
-                    await store.get(tenant, "c")
-                    await store.append_turn(tenant, "c", character, a_turn(n), 600)
+                async with store.turn(tenant, "c", 600) as held:
+                    await held.commit(character, a_turn(n))
             except Exception as exc:  # counted: the assertion shows which ones
                 outcomes[f"{type(exc).__name__}: {exc}"] += 1
             else:

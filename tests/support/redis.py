@@ -173,14 +173,27 @@ async def rate_limiter(request: pytest.FixtureRequest) -> AsyncIterator[RateCase
         await client.aclose()
 
 
+class _Exchange:
+    """Whether the last bytes on one proxied connection went to the client (Redis answered)."""
+
+    def __init__(self) -> None:
+        self.answered = True
+
+
 class TcpProxy:
-    """Forwards 127.0.0.1:<port> to a target; stop() cuts every connection, start() resumes."""
+    """Forwards 127.0.0.1:<port> to a target; stop() cuts every connection, start() resumes.
+
+    `round_trips` counts request/reply exchanges over all connections: bytes from a client
+    start a new one when Redis has answered since that client last sent. A pipeline is one,
+    however the bytes are split into packets, since a client waits for the whole answer.
+    """
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self._target = (target_host, target_port)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
+        self.round_trips = 0
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
@@ -203,15 +216,28 @@ class TcpProxy:
             writer.close()
             return
         self._writers |= {writer, upstream_writer}
+        exchange = _Exchange()
+
+        def asked() -> None:
+            if exchange.answered:
+                self.round_trips += 1
+                exchange.answered = False
+
+        def answered() -> None:
+            exchange.answered = True
+
         await asyncio.gather(
-            self._pipe(reader, upstream_writer),
-            self._pipe(upstream_reader, writer),
+            self._pipe(reader, upstream_writer, asked),
+            self._pipe(upstream_reader, writer, answered),
             return_exceptions=True,
         )
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: Callable[[], None]
+    ) -> None:
         with contextlib.suppress(OSError):
             while data := await reader.read(65536):
+                seen()  # before forwarding: the other side may react at once
                 writer.write(data)
                 await writer.drain()
         writer.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
@@ -21,7 +22,7 @@ from fastwrap.domain.model import (
 )
 from fastwrap.domain.vectors import VectorService
 from fastwrap.ports.clock import Clock
-from fastwrap.ports.conversations import ConversationStore
+from fastwrap.ports.conversations import ConversationStore, TurnSlot
 from fastwrap.ports.llm import ChatModel
 from fastwrap.ports.repositories import CharacterRepository
 
@@ -136,32 +137,40 @@ class ChatService:
         self, client_id: UUID, conversation_id: str, character: Character
     ) -> list[Message]:
         conversation = await self._conversations.get(client_id, conversation_id)
+        return self._checked_history(conversation, character)
+
+    def _checked_history(
+        self, conversation: Conversation | None, character: Character
+    ) -> list[Message]:
         if conversation is None:
             return []
         if conversation.character_id != character.id:
             raise Conflict("conversation_id belongs to another character")
         return trim_history(conversation.messages, self._budget)
 
+    def _hold(
+        self, character: Character, conversation_id: str
+    ) -> AbstractAsyncContextManager[TurnSlot]:
+        ttl = character.ttl or self._default_ttl
+        return self._conversations.turn(character.client_id, conversation_id, ttl)
+
     async def _store(
-        self, character: Character, conversation_id: str, content: str, reply: ChatReply
+        self, held: TurnSlot, character: Character, content: str, reply: ChatReply
     ) -> datetime:
         asked = self._clock.now()
         turn = (
             Message(role="user", content=content, created_at=asked),
             Message(role="assistant", content=reply.content, created_at=self._clock.now()),
         )
-        ttl = character.ttl or self._default_ttl
-        return await self._conversations.append_turn(
-            character.client_id, conversation_id, character.id, turn, ttl
-        )
+        return await held.commit(character.id, turn)
 
     async def turn(self, client_id: UUID, request: TurnRequest) -> TurnResult:
         character, conversation_id, hits = await self._prepare(client_id, request)
-        async with self._conversations.lock(client_id, conversation_id):
-            history = await self._history(client_id, conversation_id, character)
+        async with self._hold(character, conversation_id) as held:
+            history = self._checked_history(held.conversation, character)
             prompt = build_prompt(character, hits, history, request.content)
             reply = await self._model.reply(prompt)
-            expires_at = await self._store(character, conversation_id, request.content, reply)
+            expires_at = await self._store(held, character, request.content, reply)
         return TurnResult(
             conversation_id=conversation_id,
             character_id=character.id,
@@ -190,8 +199,8 @@ class ChatService:
         hits: tuple[SearchHit, ...],
         content: str,
     ) -> AsyncIterator[ChatDelta | TurnResult]:
-        async with self._conversations.lock(character.client_id, conversation_id):
-            history = await self._history(character.client_id, conversation_id, character)
+        async with self._hold(character, conversation_id) as held:
+            history = self._checked_history(held.conversation, character)
             prompt = build_prompt(character, hits, history, content)
             parts: list[str] = []
             usage = Usage()
@@ -201,7 +210,7 @@ class ChatService:
                 if delta.content:
                     yield delta
             reply = ChatReply(content="".join(parts), usage=usage)
-            expires_at = await self._store(character, conversation_id, content, reply)
+            expires_at = await self._store(held, character, content, reply)
         yield TurnResult(
             conversation_id=conversation_id,
             character_id=character.id,

@@ -10,31 +10,39 @@ from uuid import UUID
 from fastwrap.domain.model import Conversation, Message
 
 
+class TurnSlot(Protocol):
+    """One turn's hold on a conversation, from reading its history to storing the new turn."""
+
+    conversation: Conversation | None
+    """The live conversation as read under the lock; None if unknown or expired."""
+
+    async def commit(self, character_id: UUID, turn: tuple[Message, Message]) -> datetime:
+        """Append a user message and its reply atomically, slide the TTL and give the lock back.
+
+        Creates the conversation if it is unknown or expired. Raises Conflict (storing nothing)
+        if it is bound to another character. Returns the new expiry. At most once per slot.
+        """
+
+
 class ConversationStore(Protocol):
     """Conversations keyed by (tenant, conversation id), each bound to one character."""
 
     async def get(self, client_id: UUID, conversation_id: str) -> Conversation | None:
         """The live conversation, or None if unknown or expired."""
 
-    async def append_turn(
-        self,
-        client_id: UUID,
-        conversation_id: str,
-        character_id: UUID,
-        turn: tuple[Message, Message],
-        ttl_seconds: int,
-    ) -> datetime:
-        """Append a user message and its reply atomically and slide the TTL.
+    def turn(
+        self, client_id: UUID, conversation_id: str, ttl_seconds: int
+    ) -> AbstractAsyncContextManager[TurnSlot]:
+        """Hold the conversation for one turn: turns on it are serialised, others are not.
 
-        Creates the conversation if it is unknown or expired. Raises Conflict if it is bound to
-        another character. Returns the new expiry.
+        Entering takes the lock (raising Busy if it is not had in time) and reads the
+        conversation; `commit` stores the turn, which keeps the conversation `ttl_seconds` from
+        then. Leaving without a commit, by an exception or otherwise, stores nothing and gives
+        the lock back.
         """
+        ...
 
     async def delete(self, client_id: UUID, conversation_id: str) -> bool: ...
 
     async def delete_all(self, client_id: UUID) -> None:
         """Forget every conversation of a tenant (used when the tenant is deleted)."""
-
-    def lock(self, client_id: UUID, conversation_id: str) -> AbstractAsyncContextManager[None]:
-        """Serialise turns on one conversation; raise Busy if the lock is not had in time."""
-        ...

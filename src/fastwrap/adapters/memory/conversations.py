@@ -17,7 +17,7 @@ from uuid import UUID
 from fastwrap.domain.errors import Busy, Conflict
 from fastwrap.domain.model import Conversation, Message
 from fastwrap.ports.clock import Clock
-from fastwrap.ports.conversations import ConversationStore
+from fastwrap.ports.conversations import ConversationStore, TurnSlot
 
 SWEEP_EVERY = timedelta(seconds=60)
 BUSY_DETAIL = "another turn on this conversation is still running; try again shortly"
@@ -37,6 +37,30 @@ class _LockSlot:
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     users: int = 0
+
+
+class _InMemoryTurn(TurnSlot):
+    """A turn holding its conversation's in-process lock, which the store gives back on exit."""
+
+    def __init__(
+        self,
+        store: InMemoryConversationStore,
+        client_id: UUID,
+        conversation_id: str,
+        ttl_seconds: int,
+    ) -> None:
+        self._store = store
+        self._key = (client_id, conversation_id)
+        self._ttl_seconds = ttl_seconds
+        self.open = True
+        self.conversation = store._read(client_id, conversation_id)
+
+    async def commit(self, character_id: UUID, turn: tuple[Message, Message]) -> datetime:
+        if not self.open:
+            raise RuntimeError("a turn commits at most once, and only while it holds the lock")
+        self.open = False
+        # No await between the check and the write: the event loop makes this atomic.
+        return self._store._append(*self._key, character_id, turn, self._ttl_seconds)
 
 
 class InMemoryConversationStore(ConversationStore):
@@ -67,6 +91,9 @@ class InMemoryConversationStore(ConversationStore):
         return entry
 
     async def get(self, client_id: UUID, conversation_id: str) -> Conversation | None:
+        return self._read(client_id, conversation_id)
+
+    def _read(self, client_id: UUID, conversation_id: str) -> Conversation | None:
         entry = self._live(client_id, conversation_id, self._clock.now())
         if entry is None:
             return None
@@ -78,7 +105,40 @@ class InMemoryConversationStore(ConversationStore):
             expires_at=entry.expires_at,
         )
 
-    async def append_turn(
+    async def delete(self, client_id: UUID, conversation_id: str) -> bool:
+        if self._live(client_id, conversation_id, self._clock.now()) is None:
+            return False
+        self._drop(client_id, conversation_id)
+        return True
+
+    async def delete_all(self, client_id: UUID) -> None:
+        self._count -= len(self._tenants.pop(client_id, {}))
+
+    @asynccontextmanager
+    async def turn(
+        self, client_id: UUID, conversation_id: str, ttl_seconds: int
+    ) -> AsyncIterator[TurnSlot]:
+        key = (client_id, conversation_id)
+        slot = self._locks.setdefault(key, _LockSlot())
+        slot.users += 1
+        try:
+            try:
+                async with asyncio.timeout(self._lock_wait):
+                    await slot.lock.acquire()
+            except TimeoutError as exc:
+                raise Busy(BUSY_DETAIL) from exc
+            held = _InMemoryTurn(self, client_id, conversation_id, ttl_seconds)
+            try:
+                yield held
+            finally:
+                held.open = False
+                slot.lock.release()
+        finally:
+            slot.users -= 1
+            if slot.users == 0:
+                del self._locks[key]
+
+    def _append(
         self,
         client_id: UUID,
         conversation_id: str,
@@ -96,40 +156,10 @@ class InMemoryConversationStore(ConversationStore):
             entry = _Entry(character_id=character_id, messages=[], expires_at=expires_at)
             self._tenants.setdefault(client_id, {})[conversation_id] = entry
             self._count += 1
-        # No await between the check and the write: the event loop makes this atomic.
         entry.messages.extend(turn)
         del entry.messages[: -self._max_messages]
         entry.expires_at = expires_at
         return expires_at
-
-    async def delete(self, client_id: UUID, conversation_id: str) -> bool:
-        if self._live(client_id, conversation_id, self._clock.now()) is None:
-            return False
-        self._drop(client_id, conversation_id)
-        return True
-
-    async def delete_all(self, client_id: UUID) -> None:
-        self._count -= len(self._tenants.pop(client_id, {}))
-
-    @asynccontextmanager
-    async def lock(self, client_id: UUID, conversation_id: str) -> AsyncIterator[None]:
-        key = (client_id, conversation_id)
-        slot = self._locks.setdefault(key, _LockSlot())
-        slot.users += 1
-        try:
-            try:
-                async with asyncio.timeout(self._lock_wait):
-                    await slot.lock.acquire()
-            except TimeoutError as exc:
-                raise Busy(BUSY_DETAIL) from exc
-            try:
-                yield
-            finally:
-                slot.lock.release()
-        finally:
-            slot.users -= 1
-            if slot.users == 0:
-                del self._locks[key]
 
     def _maybe_sweep(self, now: datetime) -> None:
         grown = self._count >= 2 * max(self._count_after_sweep, 512)
