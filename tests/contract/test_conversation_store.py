@@ -10,7 +10,7 @@ import pytest
 
 from fastwrap.adapters.clock import ManualClock
 from fastwrap.adapters.redis import conversations as redis_conversations
-from fastwrap.adapters.redis.client import connect
+from fastwrap.adapters.redis.client import RedisClient, connect
 from fastwrap.adapters.redis.conversations import COMMIT, TAKE_AND_READ, RedisConversationStore
 from fastwrap.domain.errors import Busy, Conflict
 from fastwrap.domain.model import Message
@@ -271,6 +271,19 @@ async def test_an_abandoned_turn_stores_nothing_and_frees_the_conversation(
     await add_turns(case, tenant, "c", character, range(1, 2))  # and the lock is free again
 
 
+def proxied_store(
+    client: RedisClient, clock: ManualClock, namespace: str
+) -> RedisConversationStore:
+    return RedisConversationStore(
+        client,
+        clock,
+        lock_wait_seconds=0.5,
+        lock_ttl_seconds=5,
+        max_messages=MAX_MESSAGES,
+        key_prefix=namespace,
+    )
+
+
 async def test_an_uncontended_redis_turn_costs_two_round_trips(
     redis_proxy: tuple[TcpProxy, str], redis_namespace: str
 ) -> None:
@@ -278,14 +291,7 @@ async def test_an_uncontended_redis_turn_costs_two_round_trips(
     clock, tenant, character = ManualClock(), uuid4(), uuid4()
     client = connect(url)
     try:
-        store = RedisConversationStore(
-            client,
-            clock,
-            lock_wait_seconds=0.5,
-            lock_ttl_seconds=5,
-            max_messages=MAX_MESSAGES,
-            key_prefix=redis_namespace,
-        )
+        store = proxied_store(client, clock, redis_namespace)
         async with store.turn(tenant, "c", TTL) as held:  # connects, loads missing scripts
             await held.commit(character, turn(clock, 0))
 
@@ -315,14 +321,7 @@ async def test_a_redis_turn_longer_than_its_index_allowance_indexes_again(
     monkeypatch.setattr(redis_conversations, "TURN_ALLOWANCE_SECONDS", 0)  # every turn is long
     client = connect(url)
     try:
-        store = RedisConversationStore(
-            client,
-            clock,
-            lock_wait_seconds=0.5,
-            lock_ttl_seconds=5,
-            max_messages=MAX_MESSAGES,
-            key_prefix=redis_namespace,
-        )
+        store = proxied_store(client, clock, redis_namespace)
         async with store.turn(tenant, "warm-up", TTL) as held:
             await held.commit(character, turn(clock, 0))
         before = proxy.round_trips

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
@@ -82,6 +82,13 @@ async def silently(dsn: str, statement: str, *args: object) -> None:
         await conn.close()
 
 
+def ada(client_id: UUID) -> Character:
+    return Character(
+        id=uuid4(), client_id=client_id, name="Ada", agent_role="You are Ada.",
+        created_at=NOW, updated_at=NOW,
+    )  # fmt: skip
+
+
 async def a_client(storage: Storage) -> Client:
     client = await storage.clients.get(await add_client(storage, NOW))
     assert client is not None
@@ -126,10 +133,7 @@ async def test_a_deleted_client_and_its_characters_are_gone_everywhere(
 ) -> None:
     one, two = replicas
     client = await a_client(one)
-    character = Character(
-        id=uuid4(), client_id=client.id, name="Ada", agent_role="You are Ada.",
-        created_at=NOW, updated_at=NOW,
-    )  # fmt: skip
+    character = ada(client.id)
     await one.characters.add(character)
     assert await two.characters.get(client.id, character.id) == character
     assert await two.clients.get_by_key_digest(client.key_digest) == client
@@ -147,10 +151,7 @@ async def test_a_changed_prompt_reaches_the_next_turn_on_every_replica(
 ) -> None:
     one, two = replicas
     client = await a_client(one)
-    character = Character(
-        id=uuid4(), client_id=client.id, name="Ada", agent_role="You are Ada.",
-        created_at=NOW, updated_at=NOW,
-    )  # fmt: skip
+    character = ada(client.id)
     await one.characters.add(character)
     assert await two.characters.get(client.id, character.id) == character
 
