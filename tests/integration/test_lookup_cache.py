@@ -82,9 +82,9 @@ async def silently(dsn: str, statement: str, *args: object) -> None:
         await conn.close()
 
 
-def ada(client_id: UUID) -> Character:
+def ada(client_id: UUID, character_id: UUID | None = None) -> Character:
     return Character(
-        id=uuid4(), client_id=client_id, name="Ada", agent_role="You are Ada.",
+        id=character_id or uuid4(), client_id=client_id, name="Ada", agent_role="You are Ada.",
         created_at=NOW, updated_at=NOW,
     )  # fmt: skip
 
@@ -182,10 +182,7 @@ async def test_a_miss_is_never_cached(replicas: Replicas) -> None:
     character_id = uuid4()
     assert await two.characters.get(client.id, character_id) is None
 
-    character = Character(
-        id=character_id, client_id=client.id, name=None, agent_role="New.",
-        created_at=NOW, updated_at=NOW,
-    )  # fmt: skip
+    character = ada(client.id, character_id)
     await one.characters.add(character)  # an insert sends no notice, and needs none
 
     assert await two.characters.get(client.id, character_id) == character

@@ -60,7 +60,6 @@ def _nothing_to_run_around(model: BaseChatModel) -> bool:
         and model.cache in (None, False)
         and model.rate_limiter is None
         and not getattr(model, "streaming", False)
-        and not getattr(model, "disable_streaming", False)
     )
 
 

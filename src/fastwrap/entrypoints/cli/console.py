@@ -88,11 +88,14 @@ def run_async[T](work: Coroutine[Any, Any, T], settings: Settings) -> T:
 def run[T](work: Callable[[Services], Awaitable[T]], settings: Settings | None = None) -> T:
     """Start the container as the API does, run `work` on its services, and shut it down."""
     settings = settings or load_settings()
+    # One action, then exit: the lookup caches would only cost a listening connection and its
+    # start-up probe (up to seconds where the database passes no notices on).
+    one_shot = settings.model_copy(update={"lookup_cache_size": 0})
 
     async def session() -> T:
         from fastwrap.container import make_container, running
 
-        async with running(make_container(settings)) as services:
+        async with running(make_container(one_shot)) as services:
             return await work(services)
 
     return run_async(session(), settings)
