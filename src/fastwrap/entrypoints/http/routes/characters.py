@@ -11,7 +11,7 @@ from fastwrap.domain.characters import UNSET, CharacterDraft, CharacterPatch
 from fastwrap.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from fastwrap.entrypoints.http.deps import ClientDep, ServicesDep
 from fastwrap.entrypoints.http.errors import COMMON, documented
-from fastwrap.entrypoints.http.responses import ok
+from fastwrap.entrypoints.http.responses import json_body, ok
 from fastwrap.entrypoints.http.schemas import (
     CharacterIn,
     CharacterOut,
@@ -43,26 +43,24 @@ async def create(
     return ok("character created", CharacterOut.of(character))
 
 
-@router.get("")
+@router.get("", response_model=Envelope[CharacterPage])
 async def list_characters(
     client: ClientDep,
     services: ServicesDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
-) -> Envelope[CharacterPage]:
+) -> Response:
     page = await services.characters.list(client.id, cursor, limit)
     items = CharacterPage(
         items=[CharacterOut.of(c) for c in page.items], next_cursor=page.next_cursor
     )
-    return ok(f"{len(page.items)} characters", items)
+    return json_body(ok(f"{len(page.items)} characters", items))
 
 
-@router.get("/{character_id}", responses=documented(404))
-async def get(
-    character_id: UUID, client: ClientDep, services: ServicesDep
-) -> Envelope[CharacterOut]:
+@router.get("/{character_id}", response_model=Envelope[CharacterOut], responses=documented(404))
+async def get(character_id: UUID, client: ClientDep, services: ServicesDep) -> Response:
     character = await services.characters.get(client.id, character_id)
-    return ok("character", CharacterOut.of(character))
+    return json_body(ok("character", CharacterOut.of(character)))
 
 
 @router.patch("/{character_id}", responses=documented(404))
