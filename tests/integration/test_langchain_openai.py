@@ -95,10 +95,10 @@ async def test_the_model_receives_prompt_knowledge_history_then_the_new_message(
 def _openai_chat(stub: OpenAIStub, **options: Any) -> LangChainChatModel:
     """As build_chat_model makes it, with `options` for the LangChain model."""
     http = openai.DefaultAsyncHttpxClient()  # this loop's own pool, closed by aclose()
+    options = {"model": "gpt-4o-mini"} | options
     chat = MessagesInBodyChatOpenAI(
-        model="gpt-4o-mini", base_url=stub.base_url, api_key=KEY, max_retries=0,
-        http_async_client=http, **options,
-    )  # fmt: skip
+        base_url=stub.base_url, api_key=KEY, max_retries=0, http_async_client=http, **options
+    )
     return LangChainChatModel(chat, timeout=10, close=http.aclose)
 
 
@@ -138,6 +138,91 @@ async def test_untraced_replies_skip_the_run_machinery_and_send_the_same_request
     assert fast == slow
     assert fast.usage == Usage(input_tokens=120, output_tokens=7)
     await direct.aclose()
+
+
+async def test_a_plain_conversation_takes_the_plain_lane(openai_stub: OpenAIStub) -> None:
+    """No LangChain message objects for plain strings: the lane opens after its probe."""
+    model = _openai_chat(openai_stub)
+    chat = model._model
+    assert isinstance(chat, MessagesInBodyChatOpenAI)
+
+    reply = await model.reply(QUESTION)
+    await model.aclose()
+
+    assert chat._plain_lane is True
+    assert reply.content == "stub reply to: Tell me about primes please"
+
+
+async def test_a_model_whose_request_langchain_rewrites_keeps_langchain_building_it(
+    openai_stub: OpenAIStub,
+) -> None:
+    """LangChain sends system prompts as `developer` to o-series models: the probe sees the
+    difference, the plain lane stays closed, and the request is LangChain's."""
+    direct = _openai_chat(openai_stub, model="o3-mini")
+    traced = LangChainChatModel(direct._model, timeout=10, traced=True)
+
+    fast = await direct.reply(QUESTION)
+    slow = await traced.reply(QUESTION)
+    await direct.aclose()
+
+    assert direct._model._plain_lane is False  # type: ignore[attr-defined]
+    first, second = openai_stub.requests_to("/v1/chat/completions")
+    assert first.body == second.body
+    assert first.body["messages"][0] == {"role": "developer", "content": "You are Ada."}
+    assert fast == slow
+
+
+TOOL_CALL = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+
+
+def _completion(message: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    choice = {"index": 0, "message": {"role": "assistant", **message}, "finish_reason": "stop"}
+    return {
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+        "choices": [choice], **extra,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _completion({"content": "Arr"}),  # no usage reported
+        _completion({"content": "Arr"}, usage={"prompt_tokens": 3, "completion_tokens": 0}),
+        _completion({"content": None, "refusal": "I cannot help with that."}),
+        _completion({"content": "", "tool_calls": [TOOL_CALL]}),
+    ],
+    ids=["no-usage", "zero-output-tokens", "refusal", "tool-call"],
+)
+async def test_the_plain_lane_reads_any_reply_as_langchain_does(
+    openai_stub: OpenAIStub, body: dict[str, Any]
+) -> None:
+    openai_stub.set_raw_reply(body)
+    direct = _openai_chat(openai_stub)
+    traced = LangChainChatModel(direct._model, timeout=10, traced=True)
+
+    fast = await direct.reply(QUESTION)
+    slow = await traced.reply(QUESTION)
+    await direct.aclose()
+
+    assert direct._model._plain_lane is True  # type: ignore[attr-defined]
+    assert fast == slow
+
+
+async def test_an_error_in_a_200_body_is_the_same_error_on_the_plain_lane(
+    openai_stub: OpenAIStub,
+) -> None:
+    openai_stub.set_raw_reply({"error": {"message": "model overloaded"}, "choices": None})
+    direct = _openai_chat(openai_stub)
+    traced = LangChainChatModel(direct._model, timeout=10, traced=True)
+
+    with pytest.raises(UpstreamFailed) as fast:
+        await direct.reply(QUESTION)
+    with pytest.raises(UpstreamFailed) as slow:
+        await traced.reply(QUESTION)
+    await direct.aclose()
+
+    assert str(fast.value) == str(slow.value)
+    assert "model overloaded" in str(fast.value)
 
 
 async def test_a_model_with_callbacks_still_reports_its_runs(openai_stub: OpenAIStub) -> None:

@@ -15,6 +15,7 @@ Behaviour is switchable between calls::
     stub.stream_finished.is_set()      # the last streamed chunk has been sent
     stub.stream_abandoned.wait(5)      # a stream was cut off before its end (client left)
     stub.set_usage(120, 7)             # token counts to report (default: word counts)
+    stub.set_raw_reply({...})          # answer completions (not streams) with this exact body
     stub.set_embedding_size(8)         # return vectors of a wrong size
     stub.requests                      # [RecordedRequest(path, body, authorization), ...]
     stub.reset()                       # back to defaults, records cleared, waits cut short
@@ -65,6 +66,7 @@ class _Behaviour:
     hold: threading.Event | None = None
     embedding_size: int | None = None
     usage: tuple[int, int] | None = None
+    raw_reply: dict[str, Any] | None = None
     generation: int = 0
     requests: list[RecordedRequest] = field(default_factory=list)
 
@@ -114,6 +116,10 @@ class OpenAIStub:
     def set_usage(self, prompt_tokens: int | None, completion_tokens: int = 0) -> None:
         """Report these token counts (default: words in the prompt and in the reply)."""
         self._state.usage = None if prompt_tokens is None else (prompt_tokens, completion_tokens)
+
+    def set_raw_reply(self, body: dict[str, Any] | None) -> None:
+        """Answer chat completions (not streams) with exactly this JSON body."""
+        self._state.raw_reply = body
 
     def set_embedding_size(self, size: int | None) -> None:
         self._state.embedding_size = size
@@ -204,6 +210,8 @@ class OpenAIStub:
         failure = self._failure(state, request)
         if failure is not None:
             return failure
+        if state.raw_reply is not None and not body.get("stream"):
+            return JSONResponse(state.raw_reply)
         messages = body.get("messages", [])
         text = state.reply or f"stub reply to: {_last_user_text(messages)}"
         prompt_tokens, completion_tokens = state.usage or (

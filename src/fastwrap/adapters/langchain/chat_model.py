@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from langchain_core.globals import get_llm_cache
 from langchain_core.language_models import BaseChatModel
@@ -23,6 +23,21 @@ _MESSAGE_TYPES: dict[str, type[BaseMessage]] = {
 
 def to_langchain(messages: Sequence[PromptMessage]) -> list[BaseMessage]:
     return [_MESSAGE_TYPES[m.role](content=m.content) for m in messages]
+
+
+class PlainCompletion(Protocol):
+    """`MessagesInBodyChatOpenAI.acomplete_plain`, without importing langchain-openai here."""
+
+    def __call__(self, messages: Sequence[tuple[str, str]], /) -> Awaitable[_Plain | None]: ...
+
+
+class _Plain(Protocol):
+    @property
+    def text(self) -> str: ...
+    @property
+    def input_tokens(self) -> int | None: ...
+    @property
+    def output_tokens(self) -> int | None: ...
 
 
 def _usage(metadata: Any) -> Usage | None:
@@ -72,8 +87,10 @@ class LangChainChatModel(ChatModel):
 
     With `traced` false and nothing else hooked into the model (no callbacks, cache, rate
     limiter or streaming), a reply calls the model's `_agenerate` (the hook every LangChain chat
-    model implements, which `ainvoke` ends in) and skips the run bookkeeping; with tracing on,
-    or anything hooked in, it goes through `ainvoke`. Streams always go through `astream`.
+    model implements, which `ainvoke` ends in) and skips the run bookkeeping, or, on a model
+    that offers it (our ChatOpenAI), `acomplete_plain`, which sends the same request without
+    LangChain message objects; with tracing on, or anything hooked in, it goes through
+    `ainvoke`. Streams always go through `astream`.
     """
 
     def __init__(
@@ -87,6 +104,8 @@ class LangChainChatModel(ChatModel):
     ) -> None:
         self._model = model
         self._direct = not traced and _nothing_to_run_around(model)
+        # A model that can complete plain string messages without LangChain message objects.
+        self._plain: PlainCompletion | None = getattr(model, "acomplete_plain", None)
         self._timeout = timeout
         self._secrets = tuple(secrets)
         self._close = close
@@ -99,17 +118,24 @@ class LangChainChatModel(ChatModel):
     async def reply(self, messages: Sequence[PromptMessage]) -> ChatReply:
         try:
             async with asyncio.timeout(self._timeout):
-                message = await self._generate(to_langchain(messages))
+                return await self._reply(messages)
         except Exception as exc:  # CancelledError is a BaseException and passes through
             raise self._error(exc) from exc
+
+    async def _reply(self, messages: Sequence[PromptMessage]) -> ChatReply:
+        direct = self._direct and get_llm_cache() is None
+        if direct and self._plain is not None:
+            plain = await self._plain([(m.role, m.content) for m in messages])
+            if plain is not None:
+                usage = Usage(input_tokens=plain.input_tokens, output_tokens=plain.output_tokens)
+                return ChatReply(content=plain.text, usage=usage)
+        if direct:
+            result = await self._model._agenerate(to_langchain(messages))
+            message = result.generations[0].message
+        else:
+            message = await self._model.ainvoke(to_langchain(messages))
         usage = _usage(getattr(message, "usage_metadata", None)) or Usage()
         return ChatReply(content=str(message.text), usage=usage)
-
-    async def _generate(self, messages: list[BaseMessage]) -> BaseMessage:
-        if self._direct and get_llm_cache() is None:
-            result = await self._model._agenerate(messages)
-            return result.generations[0].message
-        return await self._model.ainvoke(messages)
 
     async def stream(self, messages: Sequence[PromptMessage]) -> AsyncIterator[ChatDelta]:
         chunks = aiter(self._model.astream(to_langchain(messages)))

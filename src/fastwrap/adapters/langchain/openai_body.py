@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatResult
 from langchain_openai import ChatOpenAI
+from openai.types.chat import ChatCompletion
+from pydantic import PrivateAttr
+
+# A probe conversation: the plain lane is used only if it builds LangChain's request for it.
+_PROBE = (("system", "s"), ("user", "u"), ("assistant", "a"))
+_PROBE_MESSAGES = (SystemMessage("s"), HumanMessage("u"), AIMessage("a"))
+
+
+class PlainReply(NamedTuple):
+    text: str
+    input_tokens: int | None
+    output_tokens: int | None
 
 
 class MessagesInBodyChatOpenAI(ChatOpenAI):
@@ -21,7 +34,13 @@ class MessagesInBodyChatOpenAI(ChatOpenAI):
     wanted) is also made without the raw-response wrapper and builds its result inline:
     langchain-openai hands that small conversion to a thread pool, a thread hop per call.
     Anything else goes through ChatOpenAI's own `_agenerate`.
+
+    `acomplete_plain` goes one step further for a conversation of plain strings: it sends the
+    request without building LangChain message objects and reads the reply without building an
+    `AIMessage` (~0.15 ms of CPU per call with a short history).
     """
+
+    _plain_lane: bool | None = PrivateAttr(default=None)
 
     def _get_request_payload(
         self, input_: Any, *, stop: list[str] | None = None, **kwargs: Any
@@ -52,3 +71,66 @@ class MessagesInBodyChatOpenAI(ChatOpenAI):
             return await super()._agenerate(messages, stop, run_manager, **kwargs)
         response = await self.async_client.create(**payload)
         return self._create_chat_result(response)
+
+    async def acomplete_plain(self, messages: Sequence[tuple[str, str]]) -> PlainReply | None:
+        """One completion of `(role, content)` string messages; None when this model is set up
+        for more than a plain completion (then use `_agenerate`).
+
+        The request is the one `_agenerate` sends for the same messages as LangChain messages:
+        checked once per model on a probe conversation (LangChain rewrites roles for some
+        models, for example), and the lane stays closed if it differs. A reply other than
+        plain text (tool calls, a refusal, an error body) is read by LangChain's own code.
+        """
+        if self._plain_lane is None:
+            self._plain_lane = self._plain_payload(_PROBE) == self._get_request_payload(
+                list(_PROBE_MESSAGES)
+            )
+        if not self._plain_lane:
+            return None
+        payload = self._plain_payload(messages)
+        if payload is None:
+            return None
+        response = await self.async_client.create(**payload)
+        plain = _plain_reply(response)
+        if plain is not None:
+            return plain
+        message = self._create_chat_result(response).generations[0].message
+        usage = getattr(message, "usage_metadata", None) or {}
+        return PlainReply(str(message.text), usage.get("input_tokens"), usage.get("output_tokens"))
+
+    def _plain_payload(self, messages: Sequence[tuple[str, str]]) -> dict[str, Any] | None:
+        payload = super()._get_request_payload([])  # ChatOpenAI's: everything but the messages
+        if (
+            "messages" not in payload
+            or "response_format" in payload
+            or self.include_response_headers
+            or self._use_responses_api(payload)
+        ):
+            return None
+        extra = dict(payload.get("extra_body") or {})
+        extra["messages"] = [{"content": content, "role": role} for role, content in messages]
+        payload["extra_body"] = extra
+        return payload
+
+
+def _plain_reply(response: Any) -> PlainReply | None:
+    """Text and token counts of a plain text completion; None for anything else."""
+    if type(response) is not ChatCompletion or (response.model_extra or {}).get("error"):
+        return None
+    choices = response.choices
+    if not choices:
+        return None
+    message = choices[0].message
+    if (
+        type(message.content) is not str
+        or message.tool_calls
+        or message.function_call
+        or message.refusal
+        or message.audio
+    ):
+        return None
+    usage = response.usage
+    if usage is None:
+        return PlainReply(message.content, None, None)
+    # As LangChain's usage metadata: a count the provider left out is 0.
+    return PlainReply(message.content, usage.prompt_tokens or 0, usage.completion_tokens or 0)
