@@ -40,7 +40,10 @@ class MessagesInBodyChatOpenAI(ChatOpenAI):
     `AIMessage` (~0.15 ms of CPU per call with a short history).
     """
 
+    # Decided, and the payload's other fields built, on the first plain call: the model's
+    # settings are fixed once it is built.
     _plain_lane: bool | None = PrivateAttr(default=None)
+    _plain_base: dict[str, Any] | None = PrivateAttr(default=None)
 
     def _get_request_payload(
         self, input_: Any, *, stop: list[str] | None = None, **kwargs: Any
@@ -82,14 +85,14 @@ class MessagesInBodyChatOpenAI(ChatOpenAI):
         plain text (tool calls, a refusal, an error body) is read by LangChain's own code.
         """
         if self._plain_lane is None:
-            self._plain_lane = self._plain_payload(_PROBE) == self._get_request_payload(
-                list(_PROBE_MESSAGES)
-            )
-        if not self._plain_lane:
+            base = self._payload_but_messages()
+            self._plain_base = base
+            self._plain_lane = base is not None and _with_messages(
+                base, _PROBE
+            ) == self._get_request_payload(list(_PROBE_MESSAGES))
+        if not self._plain_lane or self._plain_base is None:
             return None
-        payload = self._plain_payload(messages)
-        if payload is None:
-            return None
+        payload = _with_messages(self._plain_base, messages)
         response = await self.async_client.create(**payload)
         plain = _plain_reply(response)
         if plain is not None:
@@ -98,8 +101,9 @@ class MessagesInBodyChatOpenAI(ChatOpenAI):
         usage = getattr(message, "usage_metadata", None) or {}
         return PlainReply(str(message.text), usage.get("input_tokens"), usage.get("output_tokens"))
 
-    def _plain_payload(self, messages: Sequence[tuple[str, str]]) -> dict[str, Any] | None:
-        payload = super()._get_request_payload([])  # ChatOpenAI's: everything but the messages
+    def _payload_but_messages(self) -> dict[str, Any] | None:
+        """ChatOpenAI's request payload without messages; None if not a plain completion."""
+        payload: dict[str, Any] = super()._get_request_payload([])
         if (
             "messages" not in payload
             or "response_format" in payload
@@ -107,10 +111,13 @@ class MessagesInBodyChatOpenAI(ChatOpenAI):
             or self._use_responses_api(payload)
         ):
             return None
-        extra = dict(payload.get("extra_body") or {})
-        extra["messages"] = [{"content": content, "role": role} for role, content in messages]
-        payload["extra_body"] = extra
         return payload
+
+
+def _with_messages(base: dict[str, Any], messages: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    extra = dict(base.get("extra_body") or {})
+    extra["messages"] = [{"content": content, "role": role} for role, content in messages]
+    return {**base, "extra_body": extra}
 
 
 def _plain_reply(response: Any) -> PlainReply | None:
