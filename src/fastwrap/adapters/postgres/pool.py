@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -17,7 +16,8 @@ import numpy as np
 from asyncpg.pool import PoolConnectionProxy
 from pgvector import Vector
 
-from fastwrap.adapters.postgres.errors import translated
+from fastwrap.adapters.postgres.errors import as_domain_error, translated
+from fastwrap.domain.errors import DomainError
 
 CONNECT_TIMEOUT = 10.0
 ACQUIRE_TIMEOUT = 10.0
@@ -68,12 +68,40 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int) -> asyncpg.Pool
     return pool
 
 
-@asynccontextmanager
-async def connection(pool: asyncpg.Pool) -> AsyncIterator[PoolConnectionProxy]:
-    """A pooled connection whose errors, like the pool's own, arrive as domain errors."""
-    with translated():
-        async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
-            yield conn
+class PooledConnection:
+    """`async with connection(pool) as conn`: a pooled connection whose errors, like the
+    pool's own, arrive as domain errors.
+
+    A class rather than an `asynccontextmanager` generator: it is entered for every query,
+    and the generator machinery cost as much CPU as a small query's own client-side work.
+    """
+
+    __slots__ = ("_conn", "_pool")
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._conn: PoolConnectionProxy | None = None
+
+    async def __aenter__(self) -> PoolConnectionProxy:
+        with translated():
+            self._conn = await self._pool.acquire(timeout=ACQUIRE_TIMEOUT)
+        return self._conn
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        conn, self._conn = self._conn, None
+        assert conn is not None, "exited without entering"
+        with translated():
+            await self._pool.release(conn)
+        if isinstance(exc, Exception) and not isinstance(exc, DomainError):
+            error = as_domain_error(exc)
+            if error is not None:
+                raise error from exc
+
+
+def connection(pool: asyncpg.Pool) -> PooledConnection:
+    return PooledConnection(pool)
 
 
 async def close_pool(pool: asyncpg.Pool, grace: float = 10.0) -> None:
