@@ -146,6 +146,26 @@ class CharacterOut(BaseModel):
             updated_at=c.updated_at,
         )
 
+    @staticmethod
+    def plain(c: Character) -> dict[str, Any]:
+        """The JSON of `of(c)`, as plain values for `plain_ok` (read routes; tested equal)."""
+        k = c.knowledge
+        return {
+            "id": str(c.id),
+            "name": c.name,
+            "agent_role": c.agent_role,
+            "ttl": c.ttl,
+            "knowledge": {
+                "entity_types": list(k.entity_types),
+                "top_k": k.top_k,
+                "min_score": float(k.min_score),
+            }
+            if k
+            else None,
+            "created_at": c.created_at,
+            "updated_at": c.updated_at,
+        }
+
 
 # --- chat ----------------------------------------------------------------------------------
 

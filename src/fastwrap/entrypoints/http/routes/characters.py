@@ -11,7 +11,7 @@ from fastwrap.domain.characters import UNSET, CharacterDraft, CharacterPatch
 from fastwrap.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from fastwrap.entrypoints.http.deps import ClientDep, ServicesDep
 from fastwrap.entrypoints.http.errors import COMMON, documented
-from fastwrap.entrypoints.http.responses import json_body, ok
+from fastwrap.entrypoints.http.responses import ok, plain_ok
 from fastwrap.entrypoints.http.schemas import (
     CharacterIn,
     CharacterOut,
@@ -51,16 +51,14 @@ async def list_characters(
     cursor: CursorQuery = None,
 ) -> Response:
     page = await services.characters.list(client.id, cursor, limit)
-    items = CharacterPage(
-        items=[CharacterOut.of(c) for c in page.items], next_cursor=page.next_cursor
-    )
-    return json_body(ok(f"{len(page.items)} characters", items))
+    items = [CharacterOut.plain(c) for c in page.items]
+    return plain_ok(f"{len(items)} characters", {"items": items, "next_cursor": page.next_cursor})
 
 
 @router.get("/{character_id}", response_model=Envelope[CharacterOut], responses=documented(404))
 async def get(character_id: UUID, client: ClientDep, services: ServicesDep) -> Response:
     character = await services.characters.get(client.id, character_id)
-    return json_body(ok("character", CharacterOut.of(character)))
+    return plain_ok("character", CharacterOut.plain(character))
 
 
 @router.patch("/{character_id}", responses=documented(404))

@@ -14,7 +14,7 @@ from fastwrap.domain.errors import DomainError
 from fastwrap.domain.model import ChatDelta
 from fastwrap.entrypoints.http.deps import ClientDep, ServicesDep
 from fastwrap.entrypoints.http.errors import COMMON, documented
-from fastwrap.entrypoints.http.responses import ok
+from fastwrap.entrypoints.http.responses import json_body, ok
 from fastwrap.entrypoints.http.schemas import (
     CONVERSATION_ID,
     ChatIn,
@@ -90,10 +90,7 @@ async def chat(body: ChatIn, client: ClientDep, services: ServicesDep) -> Respon
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     result = await services.chat.turn(client.id, request)
-    payload = ok("reply", turn_out(result))
-    return Response(
-        payload.model_dump_json().encode(), status_code=201, media_type="application/json"
-    )
+    return json_body(ok("reply", turn_out(result)), status_code=201)
 
 
 @router.get("/conversations/{conversation_id}", responses=documented(404))

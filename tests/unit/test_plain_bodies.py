@@ -1,0 +1,49 @@
+"""The read routes' plain JSON (orjson) is the JSON of the response models OpenAPI declares."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import orjson
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fastwrap.domain.model import Character, Knowledge
+from fastwrap.entrypoints.http.responses import ok, plain_ok
+from fastwrap.entrypoints.http.schemas import CharacterOut
+
+texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+moments = st.datetimes(
+    min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+) | st.datetimes(timezones=st.just(UTC)).map(lambda d: d.replace(microsecond=0))
+knowledge = st.builds(
+    Knowledge,
+    entity_types=st.lists(texts, max_size=3).map(tuple),
+    top_k=st.integers(1, 50),
+    min_score=st.floats(0, 1) | st.sampled_from([0.0, 1.0, 0.1, 1e-7, 0.3]),
+)
+characters = st.builds(
+    Character,
+    id=st.uuids(),
+    client_id=st.uuids(),
+    name=st.none() | texts,
+    agent_role=texts.filter(bool),
+    ttl=st.none() | st.integers(1, 86_400),
+    knowledge=st.none() | knowledge,
+    created_at=moments,
+    updated_at=moments,
+)
+
+
+def _model_json(message: str, data: object) -> object:
+    """What FastAPI-through-pydantic would send: the envelope's own JSON."""
+    return json.loads(ok(message, data).model_dump_json())
+
+
+@given(characters)
+def test_a_plain_character_is_its_models_json(character: Character) -> None:
+    sent = orjson.loads(plain_ok("character", CharacterOut.plain(character)).body)
+
+    assert sent == _model_json("character", CharacterOut.of(character))
+
