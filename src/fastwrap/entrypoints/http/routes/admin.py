@@ -40,43 +40,39 @@ async def bootstrap_admin(body: Credentials, services: ServicesDep) -> Envelope[
 @router.get("/admin/clients")
 async def list_clients(
     admin: AdminDep,
-    services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Envelope[ClientPage]:
-    page = await services.clients.list(cursor, limit)
+    page = await admin.services.clients.list(cursor, limit)
     items = ClientPage(items=[ClientOut.of(c) for c in page.items], next_cursor=page.next_cursor)
     return ok(f"{len(page.items)} clients", items)
 
 
 @router.post("/admin/clients", status_code=201, responses=documented(409))
-async def create_client(
-    body: AdminClientIn, admin: AdminDep, services: ServicesDep
-) -> Envelope[ClientWithKey]:
-    result = await services.clients.create(body.email, body.password, is_admin=body.is_admin)
+async def create_client(body: AdminClientIn, admin: AdminDep) -> Envelope[ClientWithKey]:
+    result = await admin.services.clients.create(body.email, body.password, is_admin=body.is_admin)
     return ok("client created; keep the api_key, it is shown once", issued(result))
 
 
 @router.get("/admin/clients/{client_id}", responses=documented(404))
-async def get_client(
-    client_id: UUID, admin: AdminDep, services: ServicesDep
-) -> Envelope[ClientOut]:
-    return ok("client", ClientOut.of(await services.clients.get(client_id)))
+async def get_client(client_id: UUID, admin: AdminDep) -> Envelope[ClientOut]:
+    return ok("client", ClientOut.of(await admin.services.clients.get(client_id)))
 
 
 @router.patch("/admin/clients/{client_id}", responses=documented(404, 409))
 async def update_client(
-    client_id: UUID, body: AdminClientPatch, admin: AdminDep, services: ServicesDep
+    client_id: UUID, body: AdminClientPatch, admin: AdminDep
 ) -> Envelope[ClientOut]:
     changes = ClientChanges(
         email=body.email, password=body.password, is_active=body.is_active, is_admin=body.is_admin
     )
     return ok(
-        "client updated", ClientOut.of(await services.clients.update(admin, client_id, changes))
+        "client updated",
+        ClientOut.of(await admin.services.clients.update(admin.client, client_id, changes)),
     )
 
 
 @router.delete("/admin/clients/{client_id}", status_code=204, responses=documented(404, 409))
-async def delete_client(client_id: UUID, admin: AdminDep, services: ServicesDep) -> Response:
-    await services.clients.admin_delete(admin, client_id)
+async def delete_client(client_id: UUID, admin: AdminDep) -> Response:
+    await admin.services.clients.admin_delete(admin.client, client_id)
     return Response(status_code=204)

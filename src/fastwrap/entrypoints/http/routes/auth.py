@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from fastwrap.entrypoints.http.deps import ClientDep, ServicesDep
+from fastwrap.entrypoints.http.deps import CallerDep, ServicesDep
 from fastwrap.entrypoints.http.errors import COMMON, documented
 from fastwrap.entrypoints.http.responses import issued, ok
 from fastwrap.entrypoints.http.schemas import (
@@ -32,18 +32,16 @@ async def log_in(body: Credentials, services: ServicesDep) -> Envelope[ClientWit
 
 
 @router.patch("/clients/me", responses=documented(401, 409))
-async def change_me(
-    body: OwnChanges, client: ClientDep, services: ServicesDep
-) -> Envelope[ClientOut]:
-    updated = await services.clients.change_own(
-        client, body.current_password, email=body.email, password=body.password
+async def change_me(body: OwnChanges, caller: CallerDep) -> Envelope[ClientOut]:
+    updated = await caller.services.clients.change_own(
+        caller.client, body.current_password, email=body.email, password=body.password
     )
     return ok("client updated", ClientOut.of(updated))
 
 
 @router.post("/clients/me/regenerate-key", status_code=201, responses=documented(401))
-async def regenerate_key(client: ClientDep, services: ServicesDep) -> KeyEnvelope:
-    result = await services.clients.regenerate_key(client)
+async def regenerate_key(caller: CallerDep) -> KeyEnvelope:
+    result = await caller.services.clients.regenerate_key(caller.client)
     data = issued(result)
     return KeyEnvelope(
         message="new api_key issued; the old one is dead", data=data, api_key=data.api_key
@@ -51,6 +49,6 @@ async def regenerate_key(client: ClientDep, services: ServicesDep) -> KeyEnvelop
 
 
 @router.delete("/clients/me", status_code=204, responses=documented(401))
-async def delete_me(client: ClientDep, services: ServicesDep) -> Response:
-    await services.clients.delete(client.id)
+async def delete_me(caller: CallerDep) -> Response:
+    await caller.services.clients.delete(caller.client.id)
     return Response(status_code=204)

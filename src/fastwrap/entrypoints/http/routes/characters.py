@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from fastwrap.domain.characters import UNSET, CharacterDraft, CharacterPatch
 from fastwrap.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from fastwrap.entrypoints.http.deps import ClientDep, ServicesDep
+from fastwrap.entrypoints.http.deps import CallerDep
 from fastwrap.entrypoints.http.errors import COMMON, documented
 from fastwrap.entrypoints.http.responses import ok, plain_ok
 from fastwrap.entrypoints.http.schemas import (
@@ -30,40 +30,37 @@ CursorQuery = Annotated[str | None, Query(max_length=512)]
 
 
 @router.post("", status_code=201)
-async def create(
-    body: CharacterIn, client: ClientDep, services: ServicesDep
-) -> Envelope[CharacterOut]:
+async def create(body: CharacterIn, caller: CallerDep) -> Envelope[CharacterOut]:
     draft = CharacterDraft(
         name=body.name,
         agent_role=body.agent_role,
         ttl=body.ttl,
         knowledge=body.knowledge.to_domain() if body.knowledge else None,
     )
-    character = await services.characters.create(client.id, draft)
+    character = await caller.services.characters.create(caller.client.id, draft)
     return ok("character created", CharacterOut.of(character))
 
 
 @router.get("", response_model=Envelope[CharacterPage])
 async def list_characters(
-    client: ClientDep,
-    services: ServicesDep,
+    caller: CallerDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Response:
-    page = await services.characters.list(client.id, cursor, limit)
+    page = await caller.services.characters.list(caller.client.id, cursor, limit)
     items = [CharacterOut.plain(c) for c in page.items]
     return plain_ok(f"{len(items)} characters", {"items": items, "next_cursor": page.next_cursor})
 
 
 @router.get("/{character_id}", response_model=Envelope[CharacterOut], responses=documented(404))
-async def get(character_id: UUID, client: ClientDep, services: ServicesDep) -> Response:
-    character = await services.characters.get(client.id, character_id)
+async def get(character_id: UUID, caller: CallerDep) -> Response:
+    character = await caller.services.characters.get(caller.client.id, character_id)
     return plain_ok("character", CharacterOut.plain(character))
 
 
 @router.patch("/{character_id}", responses=documented(404))
 async def update(
-    character_id: UUID, body: CharacterPatchIn, client: ClientDep, services: ServicesDep
+    character_id: UUID, body: CharacterPatchIn, caller: CallerDep
 ) -> Envelope[CharacterOut]:
     sent = body.model_fields_set
     patch = CharacterPatch(
@@ -74,11 +71,11 @@ async def update(
         if "knowledge" in sent
         else UNSET,
     )
-    character = await services.characters.update(client.id, character_id, patch)
+    character = await caller.services.characters.update(caller.client.id, character_id, patch)
     return ok("character updated", CharacterOut.of(character))
 
 
 @router.delete("/{character_id}", status_code=204, responses=documented(404))
-async def delete(character_id: UUID, client: ClientDep, services: ServicesDep) -> Response:
-    await services.characters.delete(client.id, character_id)
+async def delete(character_id: UUID, caller: CallerDep) -> Response:
+    await caller.services.characters.delete(caller.client.id, character_id)
     return Response(status_code=204)

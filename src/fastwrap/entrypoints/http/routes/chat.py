@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from fastwrap.domain.chat import TurnRequest, TurnResult
 from fastwrap.domain.errors import DomainError
 from fastwrap.domain.model import ChatDelta
-from fastwrap.entrypoints.http.deps import ClientDep, ServicesDep
+from fastwrap.entrypoints.http.deps import CallerDep
 from fastwrap.entrypoints.http.errors import COMMON, documented
 from fastwrap.entrypoints.http.responses import json_body, ok
 from fastwrap.entrypoints.http.schemas import (
@@ -77,27 +77,27 @@ async def _sse(events: AsyncIterator[ChatDelta | TurnResult]) -> AsyncIterator[b
         **documented(404, 409, 502, 504),
     },
 )
-async def chat(body: ChatIn, client: ClientDep, services: ServicesDep) -> Response:
+async def chat(body: ChatIn, caller: CallerDep) -> Response:
     request = TurnRequest(
         character_id=body.character_id, content=body.content, conversation_id=body.conversation_id
     )
     if body.stream:
-        events = await services.chat.stream_turn(client.id, request)
+        events = await caller.services.chat.stream_turn(caller.client.id, request)
         return StreamingResponse(
             _sse(events),
             status_code=201,
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    result = await services.chat.turn(client.id, request)
+    result = await caller.services.chat.turn(caller.client.id, request)
     return json_body(ok("reply", turn_out(result)), status_code=201)
 
 
 @router.get("/conversations/{conversation_id}", responses=documented(404))
 async def get_conversation(
-    client: ClientDep, services: ServicesDep, conversation_id: str = ConversationId
+    caller: CallerDep, conversation_id: str = ConversationId
 ) -> Envelope[ConversationOut]:
-    conversation = await services.chat.conversation(client.id, conversation_id)
+    conversation = await caller.services.chat.conversation(caller.client.id, conversation_id)
     data = ConversationOut(
         conversation_id=conversation.id,
         character_id=conversation.character_id,
@@ -111,8 +111,6 @@ async def get_conversation(
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204, responses=documented(404))
-async def forget_conversation(
-    client: ClientDep, services: ServicesDep, conversation_id: str = ConversationId
-) -> Response:
-    await services.chat.forget(client.id, conversation_id)
+async def forget_conversation(caller: CallerDep, conversation_id: str = ConversationId) -> Response:
+    await caller.services.chat.forget(caller.client.id, conversation_id)
     return Response(status_code=204)

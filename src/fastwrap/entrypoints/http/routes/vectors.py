@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Response
 
 from fastwrap.domain.errors import Invalid
 from fastwrap.domain.model import SearchHit, Snippet, SnippetInput
-from fastwrap.entrypoints.http.deps import ClientDep, ServicesDep
+from fastwrap.entrypoints.http.deps import CallerDep
 from fastwrap.entrypoints.http.errors import COMMON, documented
 from fastwrap.entrypoints.http.responses import ok
 from fastwrap.entrypoints.http.schemas import (
@@ -73,21 +73,17 @@ def hit_out(h: SearchHit) -> HitOut:
 
 
 @router.post("/upsert", status_code=201, responses=documented(502, 504))
-async def upsert(
-    body: UpsertIn, client: ClientDep, services: ServicesDep
-) -> Envelope[SnippetOut | list[SnippetOut]]:
-    stored = await services.vectors.upsert(client.id, _inputs(body))
+async def upsert(body: UpsertIn, caller: CallerDep) -> Envelope[SnippetOut | list[SnippetOut]]:
+    stored = await caller.services.vectors.upsert(caller.client.id, _inputs(body))
     if body.items is None:
         return ok("snippet stored", snippet_out(stored[0]))
     return ok(f"{len(stored)} snippets stored", [snippet_out(s) for s in stored])
 
 
 @router.post("/search", responses=documented(502, 504))
-async def search(
-    body: SearchIn, client: ClientDep, services: ServicesDep
-) -> Envelope[list[HitOut]]:
-    hits = await services.vectors.search(
-        client.id,
+async def search(body: SearchIn, caller: CallerDep) -> Envelope[list[HitOut]]:
+    hits = await caller.services.vectors.search(
+        caller.client.id,
         body.query,
         top_k=body.top_k,
         entity_types=[body.entity_type] if body.entity_type else None,
@@ -98,10 +94,9 @@ async def search(
 
 @router.delete("/{entity_type}/{entity_id}", status_code=204, responses=documented(404))
 async def delete(
-    client: ClientDep,
-    services: ServicesDep,
+    caller: CallerDep,
     entity_type: str = Path(pattern=ENTITY_TYPE),
     entity_id: str = Path(pattern=ENTITY_ID),
 ) -> Response:
-    await services.vectors.delete(client.id, entity_type, entity_id)
+    await caller.services.vectors.delete(caller.client.id, entity_type, entity_id)
     return Response(status_code=204)
