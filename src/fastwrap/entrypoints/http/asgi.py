@@ -14,8 +14,11 @@ from fastwrap.settings import Settings
 
 
 class StartupErrorsInOneLine:
-    """Uvicorn prints a failed start-up's message; for bad configuration or an unreachable
-    dependency, make that message the domain's one-line reason instead of a traceback."""
+    """What `fastwrap serve` wraps around the app's start-up.
+
+    Uvicorn prints a failed start-up's message; for bad configuration or an unreachable
+    dependency, make that message the domain's one-line reason instead of a traceback. Once
+    start-up has completed, freeze what it built out of the garbage collector's passes."""
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
