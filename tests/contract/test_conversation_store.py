@@ -11,7 +11,12 @@ import pytest
 from fastwrap.adapters.clock import ManualClock
 from fastwrap.adapters.redis import conversations as redis_conversations
 from fastwrap.adapters.redis.client import RedisClient, connect
-from fastwrap.adapters.redis.conversations import COMMIT, TAKE_AND_READ, RedisConversationStore
+from fastwrap.adapters.redis.conversations import (
+    ALL,
+    COMMIT,
+    TAKE_AND_READ,
+    RedisConversationStore,
+)
 from fastwrap.domain.errors import Busy, Conflict
 from fastwrap.domain.model import Message
 from tests.support.redis import MAX_MESSAGES, ConversationCase, TcpProxy
@@ -144,6 +149,34 @@ async def test_only_the_most_recent_messages_are_kept(conversation_store: Conver
     assert len(conversation.messages) == MAX_MESSAGES
     assert conversation.messages[-1].content == f"answer {turns - 1}"
     assert conversation.messages[0].content == f"question {turns - MAX_MESSAGES // 2}"
+
+
+async def test_a_turn_reads_only_the_recent_messages_and_keeps_them_all(
+    conversation_store: ConversationCase,
+) -> None:
+    """A turn needs the tail its history budget can use, not all 1,000 stored messages."""
+    case, tenant, character = conversation_store, uuid4(), uuid4()
+    await add_turns(case, tenant, "c", character, range(4))
+    stored = await case.store.get(tenant, "c")
+    assert stored is not None
+    assert len(stored.messages) == 8
+
+    async with case.store.turn(tenant, "c", TTL, recent=3) as held:
+        assert held.conversation is not None
+        assert held.conversation.messages == stored.messages[-3:]
+        assert held.conversation.character_id == character
+        await held.commit(character, turn(case.clock, 4))
+
+    everything = await case.store.get(tenant, "c")
+    assert everything is not None
+    assert everything.messages == (*stored.messages, *turn(case.clock, 4))  # nothing dropped
+    for recent, expected in ((0, ()), (2, everything.messages[-2:]), (99, everything.messages)):
+        tail = await case.store.get(tenant, "c", recent=recent)
+        assert tail is not None
+        assert (tail.character_id, tail.messages) == (character, expected)
+    async with case.store.turn(tenant, "c", TTL, recent=0) as held:
+        assert held.conversation is not None
+        assert held.conversation.messages == ()
 
 
 async def test_a_turn_commits_once_and_only_while_held(
@@ -348,9 +381,9 @@ async def test_redis_scripts_retried_after_a_lost_reply_do_their_work_once(
     try:
         take = client.register_script(TAKE_AND_READ)
         commit = client.register_script(COMMIT)
-        assert await take(keys=keys, args=[token, 5000]) == []
-        assert await take(keys=keys, args=[token, 5000]) == []  # still ours
-        assert await take(keys=keys, args=["token-2", 5000]) == 0  # busy for anyone else
+        assert await take(keys=keys, args=[token, 5000, ALL]) == []
+        assert await take(keys=keys, args=[token, 5000, ALL]) == []  # still ours
+        assert await take(keys=keys, args=["token-2", 5000, ALL]) == 0  # busy for anyone else
 
         assert await commit(keys=keys, args=commit_args) == [1, 1]
         assert await commit(keys=keys, args=commit_args) == [1, 0]  # stored once, released once

@@ -46,4 +46,3 @@ def test_a_plain_character_is_its_models_json(character: Character) -> None:
     sent = orjson.loads(plain_ok("character", CharacterOut.plain(character)).body)
 
     assert sent == _model_json("character", CharacterOut.of(character))
-

@@ -136,7 +136,8 @@ class ChatService:
     async def _history(
         self, client_id: UUID, conversation_id: str, character: Character
     ) -> list[Message]:
-        conversation = await self._conversations.get(client_id, conversation_id)
+        recent = self._budget.max_messages
+        conversation = await self._conversations.get(client_id, conversation_id, recent=recent)
         return self._checked_history(conversation, character)
 
     def _checked_history(
@@ -152,7 +153,9 @@ class ChatService:
         self, character: Character, conversation_id: str
     ) -> AbstractAsyncContextManager[TurnSlot]:
         ttl = character.ttl or self._default_ttl
-        return self._conversations.turn(character.client_id, conversation_id, ttl)
+        # Only what the history budget can use: a conversation keeps up to 1,000 messages.
+        recent = self._budget.max_messages
+        return self._conversations.turn(character.client_id, conversation_id, ttl, recent=recent)
 
     async def _store(
         self, held: TurnSlot, character: Character, content: str, reply: ChatReply

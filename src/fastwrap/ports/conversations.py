@@ -27,18 +27,24 @@ class TurnSlot(Protocol):
 class ConversationStore(Protocol):
     """Conversations keyed by (tenant, conversation id), each bound to one character."""
 
-    async def get(self, client_id: UUID, conversation_id: str) -> Conversation | None:
-        """The live conversation, or None if unknown or expired."""
+    async def get(
+        self, client_id: UUID, conversation_id: str, *, recent: int | None = None
+    ) -> Conversation | None:
+        """The live conversation, or None if unknown or expired.
+
+        With `recent`, its `messages` are only its last `recent` ones (none for 0): a turn
+        needs the tail of a conversation that may hold up to CONVERSATION_MAX_MESSAGES.
+        """
 
     def turn(
-        self, client_id: UUID, conversation_id: str, ttl_seconds: int
+        self, client_id: UUID, conversation_id: str, ttl_seconds: int, *, recent: int | None = None
     ) -> AbstractAsyncContextManager[TurnSlot]:
         """Hold the conversation for one turn: turns on it are serialised, others are not.
 
         Entering takes the lock (raising Busy if it is not had in time) and reads the
-        conversation; `commit` stores the turn, which keeps the conversation `ttl_seconds` from
-        then. Leaving without a commit, by an exception or otherwise, stores nothing and gives
-        the lock back.
+        conversation (only its last `recent` messages, as `get` does); `commit` stores the
+        turn, which keeps the conversation `ttl_seconds` from then. Leaving without a commit,
+        by an exception or otherwise, stores nothing and gives the lock back.
         """
         ...
 

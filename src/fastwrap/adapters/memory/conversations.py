@@ -48,12 +48,13 @@ class _InMemoryTurn(TurnSlot):
         client_id: UUID,
         conversation_id: str,
         ttl_seconds: int,
+        recent: int | None,
     ) -> None:
         self._store = store
         self._key = (client_id, conversation_id)
         self._ttl_seconds = ttl_seconds
         self.open = True
-        self.conversation = store._read(client_id, conversation_id)
+        self.conversation = store._read(client_id, conversation_id, recent)
 
     async def commit(self, character_id: UUID, turn: tuple[Message, Message]) -> datetime:
         if not self.open:
@@ -90,18 +91,23 @@ class InMemoryConversationStore(ConversationStore):
             return None
         return entry
 
-    async def get(self, client_id: UUID, conversation_id: str) -> Conversation | None:
-        return self._read(client_id, conversation_id)
+    async def get(
+        self, client_id: UUID, conversation_id: str, *, recent: int | None = None
+    ) -> Conversation | None:
+        return self._read(client_id, conversation_id, recent)
 
-    def _read(self, client_id: UUID, conversation_id: str) -> Conversation | None:
+    def _read(
+        self, client_id: UUID, conversation_id: str, recent: int | None
+    ) -> Conversation | None:
         entry = self._live(client_id, conversation_id, self._clock.now())
         if entry is None:
             return None
+        messages = entry.messages if recent is None else entry.messages[-recent:] if recent else []
         return Conversation(
             id=conversation_id,
             client_id=client_id,
             character_id=entry.character_id,
-            messages=tuple(entry.messages),
+            messages=tuple(messages),
             expires_at=entry.expires_at,
         )
 
@@ -116,7 +122,7 @@ class InMemoryConversationStore(ConversationStore):
 
     @asynccontextmanager
     async def turn(
-        self, client_id: UUID, conversation_id: str, ttl_seconds: int
+        self, client_id: UUID, conversation_id: str, ttl_seconds: int, *, recent: int | None = None
     ) -> AsyncIterator[TurnSlot]:
         key = (client_id, conversation_id)
         slot = self._locks.setdefault(key, _LockSlot())
@@ -127,7 +133,7 @@ class InMemoryConversationStore(ConversationStore):
                     await slot.lock.acquire()
             except TimeoutError as exc:
                 raise Busy(BUSY_DETAIL) from exc
-            held = _InMemoryTurn(self, client_id, conversation_id, ttl_seconds)
+            held = _InMemoryTurn(self, client_id, conversation_id, ttl_seconds, recent)
             try:
                 yield held
             finally:

@@ -60,24 +60,33 @@ INDEX_PRUNE_SLACK_MS = 60_000  # cluster nodes' clocks may differ a little
 # length; a turn longer than this (none should be) indexes again before it is stored.
 TURN_ALLOWANCE_SECONDS = 600
 
-# KEYS msgs, meta; reads the conversation, or nothing if it is unknown or expired.
-READ = """
+
+def _read(recent: str) -> str:
+    """Reads the conversation (its last `recent` messages; every one for ALL), or nothing if it
+    is unknown or expired. KEYS msgs, meta."""
+    return f"""
 local character = redis.call('HGET', KEYS[2], 'character')
-if not character then return {} end
-return {character, redis.call('PTTL', KEYS[2]), redis.call('LRANGE', KEYS[1], 0, -1)}
+if not character then return {{}} end
+local recent = tonumber({recent})
+local messages = {{}}
+if recent < 0 then messages = redis.call('LRANGE', KEYS[1], 0, -1)
+elseif recent > 0 then messages = redis.call('LRANGE', KEYS[1], -recent, -1) end
+return {{character, redis.call('PTTL', KEYS[2]), messages}}
 """
 
-# KEYS msgs, meta, lock; ARGV token, lock TTL (ms). BUSY unless the lock is free or ours
-# (ours: a call retried after its reply was lost), else READ under the lock.
+
+ALL = -1
+# KEYS msgs, meta; ARGV how many recent messages (ALL for every one).
+READ = _read("ARGV[1]")
+
+# KEYS msgs, meta, lock; ARGV token, lock TTL (ms), how many recent messages. BUSY unless the
+# lock is free or ours (ours: a call retried after its reply was lost), else READ under the lock.
 BUSY = 0
-TAKE_AND_READ = (
-    f"""
+TAKE_AND_READ = f"""
 local holder = redis.call('GET', KEYS[3])
 if holder and holder ~= ARGV[1] then return {BUSY} end
 redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
-"""
-    + READ
-)
+""" + _read("ARGV[3]")
 
 # KEYS msgs, meta, lock; ARGV character, TTL (ms), max messages, turn id, token, the two messages.
 # Returns {stored, released}. A retried call (the reply was lost, the script ran) finds its turn
@@ -141,12 +150,14 @@ class _RedisTurn(TurnSlot):
         client_id: UUID,
         conversation_id: str,
         ttl_seconds: int,
+        recent: int | None,
     ) -> None:
         self._store = store
         self.keys = keys
         self.client_id = client_id
         self.conversation_id = conversation_id
         self.ttl_seconds = ttl_seconds
+        self.recent = ALL if recent is None else recent
         self.token = new_token()
         self.conversation: Conversation | None = None
         self.started = asyncio.get_running_loop().time()
@@ -211,18 +222,21 @@ class RedisConversationStore(ConversationStore):
             expires_at=self._clock.now() + timedelta(milliseconds=max(0, int(pttl))),
         )
 
-    async def get(self, client_id: UUID, conversation_id: str) -> Conversation | None:
+    async def get(
+        self, client_id: UUID, conversation_id: str, *, recent: int | None = None
+    ) -> Conversation | None:
         keys = self._keys(client_id, conversation_id)
+        count = ALL if recent is None else recent
         with unavailable(WHAT):
-            found: Sequence[Any] = await self._read(keys=[keys.msgs, keys.meta])
+            found: Sequence[Any] = await self._read(keys=[keys.msgs, keys.meta], args=[count])
         return self._conversation(client_id, conversation_id, found)
 
     @asynccontextmanager
     async def turn(
-        self, client_id: UUID, conversation_id: str, ttl_seconds: int
+        self, client_id: UUID, conversation_id: str, ttl_seconds: int, *, recent: int | None = None
     ) -> AsyncIterator[TurnSlot]:
         keys = self._keys(client_id, conversation_id)
-        held = _RedisTurn(self, keys, client_id, conversation_id, ttl_seconds)
+        held = _RedisTurn(self, keys, client_id, conversation_id, ttl_seconds, recent)
         with unavailable(WHAT):
             found = await self._lock.take(
                 lambda: self._index_and_take(held), lambda: self._take(held)
@@ -238,7 +252,8 @@ class RedisConversationStore(ConversationStore):
                 await self._lock.give_back(keys.lock, held.token)
 
     def _take_call(self, turn: _RedisTurn) -> ScriptCall:
-        return self._take_and_read, list(turn.keys), [turn.token, self._lock.ttl_ms]
+        args: list[EncodableT] = [turn.token, self._lock.ttl_ms, turn.recent]
+        return self._take_and_read, list(turn.keys), args
 
     async def _index_and_take(self, turn: _RedisTurn) -> Sequence[Any] | None:
         """The first try: index the conversation, take the lock and read, in one pipeline."""
