@@ -83,8 +83,11 @@ class PooledConnection:
         self._conn: PoolConnectionProxy | None = None
 
     async def __aenter__(self) -> PoolConnectionProxy:
+        # With a connection idle, acquiring takes it without waiting, so no timer is armed
+        # (asyncpg's timeout costs a wait_for per query); when all are busy, the wait is bounded.
+        timeout = None if self._pool.get_idle_size() else ACQUIRE_TIMEOUT
         with translated():
-            self._conn = await self._pool.acquire(timeout=ACQUIRE_TIMEOUT)
+            self._conn = await self._pool.acquire(timeout=timeout)
         return self._conn
 
     async def __aexit__(
