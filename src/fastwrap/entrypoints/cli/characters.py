@@ -17,6 +17,7 @@ from fastwrap.entrypoints.cli.console import (
     run,
 )
 from fastwrap.entrypoints.cli.tenants import find_client
+from fastwrap.entrypoints.views import character_view
 
 if TYPE_CHECKING:
     from fastwrap.container import Services
@@ -27,22 +28,10 @@ PREVIEW = 60
 
 
 def character_json(character: Character) -> dict[str, Any]:
-    knowledge = character.knowledge
-    return {
-        "id": str(character.id),
-        "name": character.name,
-        "agent_role": character.agent_role,
-        "ttl": character.ttl,
-        "knowledge": {
-            "entity_types": list(knowledge.entity_types),
-            "top_k": knowledge.top_k,
-            "min_score": knowledge.min_score,
-        }
-        if knowledge
-        else None,
-        "created_at": character.created_at.isoformat(),
-        "updated_at": character.updated_at.isoformat(),
-    }
+    view = character_view(character)
+    view["created_at"] = character.created_at.isoformat()
+    view["updated_at"] = character.updated_at.isoformat()
+    return view
 
 
 def _preview(text: str) -> str:

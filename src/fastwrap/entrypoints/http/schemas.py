@@ -10,6 +10,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool
 
 from fastwrap.domain.model import Character, Client, Knowledge
 from fastwrap.entrypoints.http.json_types import JsonFloat, JsonInt, Metadata, Ttl
+from fastwrap.entrypoints.views import character_view
 
 CONVERSATION_ID = r"^[A-Za-z0-9._:-]{1,128}$"
 ENTITY_TYPE = r"^[A-Za-z0-9._:-]{1,64}$"
@@ -149,22 +150,7 @@ class CharacterOut(BaseModel):
     @staticmethod
     def plain(c: Character) -> dict[str, Any]:
         """The JSON of `of(c)`, as plain values for `plain_ok` (read routes; tested equal)."""
-        k = c.knowledge
-        return {
-            "id": str(c.id),
-            "name": c.name,
-            "agent_role": c.agent_role,
-            "ttl": c.ttl,
-            "knowledge": {
-                "entity_types": list(k.entity_types),
-                "top_k": k.top_k,
-                "min_score": float(k.min_score),
-            }
-            if k
-            else None,
-            "created_at": c.created_at,
-            "updated_at": c.updated_at,
-        }
+        return character_view(c)
 
 
 # --- chat ----------------------------------------------------------------------------------

@@ -1,0 +1,27 @@
+"""Plain-value views of domain objects, shared by the HTTP API and the CLI's `--json`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastwrap.domain.model import Character
+
+
+def character_view(c: Character) -> dict[str, Any]:
+    """A character as JSON-ready values; timestamps stay datetimes for the caller to format."""
+    k = c.knowledge
+    return {
+        "id": str(c.id),
+        "name": c.name,
+        "agent_role": c.agent_role,
+        "ttl": c.ttl,
+        "knowledge": {
+            "entity_types": list(k.entity_types),
+            "top_k": k.top_k,
+            "min_score": float(k.min_score),
+        }
+        if k
+        else None,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+    }
