@@ -91,7 +91,7 @@ def test_trimmed_history_is_a_recent_suffix_within_budget(
     assert kept == history[len(history) - len(kept) :]
     assert not kept or kept[0].role == "user"
     # What a turn reads from the store (only the last max_messages) trims to the same history.
-    tail = history[len(history) - max_messages :] if max_messages else []
+    tail = history[max(0, len(history) - max_messages) :] if max_messages else []
     budget = HistoryBudget(max_messages=max_messages, max_chars=max_chars)
     assert trim_history(tail, budget) == kept
 
