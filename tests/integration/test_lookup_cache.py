@@ -95,12 +95,18 @@ async def a_client(storage: Storage) -> Client:
     return client
 
 
+async def a_cached_client(storage: Storage) -> Client:
+    """A client whose key lookup this storage has answered, so now holds in its cache."""
+    client = await a_client(storage)
+    assert await storage.clients.get_by_key_digest(client.key_digest) == client
+    return client
+
+
 async def test_a_lookup_is_served_from_memory_until_the_row_changes(
     replicas: Replicas, pg_dsn: str
 ) -> None:
     one, _ = replicas
-    client = await a_client(one)
-    assert await one.clients.get_by_key_digest(client.key_digest) == client
+    client = await a_cached_client(one)
 
     # Changed behind the triggers' back: the cached answer stands, so it is a cache.
     await silently(pg_dsn, "UPDATE clients SET is_active = false WHERE id = $1", client.id)
@@ -192,8 +198,7 @@ async def test_lost_notices_turn_the_cache_off_until_they_are_back(
     replicas: Replicas, pg_dsn: str
 ) -> None:
     one, _ = replicas
-    client = await a_client(one)
-    assert await one.clients.get_by_key_digest(client.key_digest) == client
+    client = await a_cached_client(one)
 
     # Kill every listening connection: the notices stop, so the cache must stop serving.
     await sql(
