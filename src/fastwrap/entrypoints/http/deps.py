@@ -39,8 +39,8 @@ class ClientKey(APIKeyHeader):
     """The `x-api-key` scheme, resolved to the caller in one dependency.
 
     Being the security scheme itself keeps the key documented in OpenAPI, while FastAPI solves
-    one dependency per request instead of four (the scheme, the services twice, the lookup): on
-    a request that does little else, that machinery was a quarter of the CPU.
+    one dependency per request where it solved one each for the scheme, the lookup and the
+    services: on a request that does little else, that machinery was a quarter of the CPU.
     """
 
     def __init__(self) -> None:
