@@ -53,13 +53,15 @@ async def start_and_stop(app: StartupErrorsInOneLine) -> list[Message]:
 
 async def test_startup_objects_are_frozen_once_the_app_has_started(unfrozen: None) -> None:
     app = StartupErrorsInOneLine(create_app(make_container(hermetic_settings())))
-    assert gc.get_freeze_count() == 0
+    # Not 0: building an app leaves a few hundred objects in the permanent generation by itself
+    # once other tests have run (seen with the LangChain tests first; no gc.freeze involved).
+    before = gc.get_freeze_count()
 
     sent = await start_and_stop(app)
 
     started = [m for m in sent if m["type"] == "lifespan.startup.complete"]
     assert len(started) == 1
-    assert started[0]["frozen"] > 10_000  # the modules and models start-up built
+    assert started[0]["frozen"] - before > 10_000  # the modules and models start-up built
     assert sent[-1]["type"] == "lifespan.shutdown.complete"
 
 
@@ -70,6 +72,7 @@ async def test_a_failed_startup_freezes_nothing_and_says_why_in_one_line(
         fastwrap_storage="postgres", database_url="postgresql://nobody@127.0.0.1:1/none"
     )
     app = StartupErrorsInOneLine(create_app(make_container(settings)))
+    before = gc.get_freeze_count()
 
     sent = await start_and_stop(app)
 
@@ -78,4 +81,4 @@ async def test_a_failed_startup_freezes_nothing_and_says_why_in_one_line(
     assert failed[0]["message"].startswith("FastWrap cannot start: ")
     assert "database unavailable" in failed[0]["message"]
     assert "\n" not in failed[0]["message"]
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == before
