@@ -102,6 +102,16 @@ async def a_cached_client(storage: Storage) -> Client:
     return client
 
 
+async def a_character_cached_by_both(replicas: Replicas) -> tuple[Client, Character]:
+    """A character added on the first replica, whose lookup the second now holds in its cache."""
+    one, two = replicas
+    client = await a_client(one)
+    character = ada(client.id)
+    await one.characters.add(character)
+    assert await two.characters.get(client.id, character.id) == character
+    return client, character
+
+
 async def test_a_lookup_is_served_from_memory_until_the_row_changes(
     replicas: Replicas, pg_dsn: str
 ) -> None:
@@ -138,10 +148,7 @@ async def test_a_deleted_client_and_its_characters_are_gone_everywhere(
     replicas: Replicas,
 ) -> None:
     one, two = replicas
-    client = await a_client(one)
-    character = ada(client.id)
-    await one.characters.add(character)
-    assert await two.characters.get(client.id, character.id) == character
+    client, character = await a_character_cached_by_both(replicas)
     assert await two.clients.get_by_key_digest(client.key_digest) == client
 
     assert await one.clients.delete(client.id, NOW)
@@ -156,10 +163,7 @@ async def test_a_changed_prompt_reaches_the_next_turn_on_every_replica(
     replicas: Replicas, pg_dsn: str
 ) -> None:
     one, two = replicas
-    client = await a_client(one)
-    character = ada(client.id)
-    await one.characters.add(character)
-    assert await two.characters.get(client.id, character.id) == character
+    client, character = await a_character_cached_by_both(replicas)
 
     await one.characters.update(replace(character, agent_role="You are Grace."))
 

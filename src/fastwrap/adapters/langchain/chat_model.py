@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.globals import get_llm_cache
 from langchain_core.language_models import BaseChatModel
@@ -13,6 +13,9 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from fastwrap.adapters.langchain.provider_errors import provider_error
 from fastwrap.domain.model import ChatDelta, ChatReply, PromptMessage, Usage
 from fastwrap.ports.llm import ChatModel
+
+if TYPE_CHECKING:
+    from fastwrap.adapters.langchain.openai_body import PlainReply
 
 _MESSAGE_TYPES: dict[str, type[BaseMessage]] = {
     "system": SystemMessage,
@@ -25,19 +28,8 @@ def to_langchain(messages: Sequence[PromptMessage]) -> list[BaseMessage]:
     return [_MESSAGE_TYPES[m.role](content=m.content) for m in messages]
 
 
-class PlainCompletion(Protocol):
-    """`MessagesInBodyChatOpenAI.acomplete_plain`, without importing langchain-openai here."""
-
-    def __call__(self, messages: Sequence[tuple[str, str]], /) -> Awaitable[_Plain | None]: ...
-
-
-class _Plain(Protocol):
-    @property
-    def text(self) -> str: ...
-    @property
-    def input_tokens(self) -> int | None: ...
-    @property
-    def output_tokens(self) -> int | None: ...
+# `MessagesInBodyChatOpenAI.acomplete_plain` (typed only: langchain-openai is not imported here).
+type PlainCompletion = Callable[[Sequence[tuple[str, str]]], Awaitable[PlainReply | None]]
 
 
 def _usage(metadata: Any) -> Usage | None:

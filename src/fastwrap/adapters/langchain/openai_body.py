@@ -64,13 +64,7 @@ class MessagesInBodyChatOpenAI(ChatOpenAI):
         **kwargs: Any,
     ) -> ChatResult:
         payload = self._get_request_payload(messages, stop=stop, **kwargs)
-        plain = (
-            "extra_body" in payload
-            and "response_format" not in payload
-            and not self.include_response_headers
-            and not self._use_responses_api(payload)
-        )
-        if not plain:
+        if "extra_body" not in payload or not self._plain_completion(payload):
             return await super()._agenerate(messages, stop, run_manager, **kwargs)
         response = await self.async_client.create(**payload)
         return self._create_chat_result(response)
@@ -104,14 +98,18 @@ class MessagesInBodyChatOpenAI(ChatOpenAI):
     def _payload_but_messages(self) -> dict[str, Any] | None:
         """ChatOpenAI's request payload without messages; None if not a plain completion."""
         payload: dict[str, Any] = super()._get_request_payload([])
-        if (
-            "messages" not in payload
-            or "response_format" in payload
-            or self.include_response_headers
-            or self._use_responses_api(payload)
-        ):
+        if "messages" not in payload or not self._plain_completion(payload):
             return None
         return payload
+
+    def _plain_completion(self, payload: dict[str, Any]) -> bool:
+        """A Chat Completions request answered by a plain completion: no structured output,
+        no Responses API, no response headers wanted."""
+        return (
+            "response_format" not in payload
+            and not self.include_response_headers
+            and not self._use_responses_api(payload)
+        )
 
 
 def _with_messages(base: dict[str, Any], messages: Sequence[tuple[str, str]]) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from fastwrap.entrypoints.http.schemas import (
 router = APIRouter(
     prefix="/api/characters", tags=["characters"], responses=documented(*COMMON, 401)
 )
-CharacterPage = Items[CharacterOut]  # parametrised once, not on every request
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 CursorQuery = Annotated[str | None, Query(max_length=512)]
@@ -41,7 +40,7 @@ async def create(body: CharacterIn, caller: CallerDep) -> Envelope[CharacterOut]
     return ok("character created", CharacterOut.of(character))
 
 
-@router.get("", response_model=Envelope[CharacterPage])
+@router.get("", response_model=Envelope[Items[CharacterOut]])
 async def list_characters(
     caller: CallerDep,
     limit: Limit = DEFAULT_LIMIT,
