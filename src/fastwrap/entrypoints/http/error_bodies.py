@@ -1,10 +1,46 @@
-"""The error bodies, as declared in the OpenAPI document: exactly the keys we send."""
+"""The error bodies: built in one place, and declared in the OpenAPI document with exactly the
+keys we send.
+
+Routes answer errors through the exception handlers (errors.py); the ASGI middleware that
+answers before or around the app (request limits, rate limits, the last-resort 500) sends the
+same body with `send_error`.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterable
+from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import Scope, Send
+
+
+def error_body(code: str, detail: Any, request_id: str | None, **extra: Any) -> dict[str, Any]:
+    """`{"detail", "error", "request_id", ...extra}`: every error FastWrap sends."""
+    return {"detail": detail, "error": code, "request_id": request_id, **extra}
+
+
+async def send_error(
+    send: Send,
+    scope: Scope,
+    status: int,
+    code: str,
+    detail: str,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+) -> None:
+    """Answer with an error body from ASGI middleware, outside FastAPI's handlers."""
+    request_id = scope.get("state", {}).get("request_id")
+    payload = orjson.dumps(error_body(code, detail, request_id))
+    start_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", b"%d" % len(payload)),
+        *headers,
+    ]
+    if status == 401:
+        start_headers.append((b"www-authenticate", b"ApiKey"))
+    await send({"type": "http.response.start", "status": status, "headers": start_headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 class ErrorBody(BaseModel):

@@ -12,7 +12,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from fastwrap.domain import errors as e
-from fastwrap.entrypoints.http.error_bodies import ErrorBody, RuleErrorBody, ValidationErrorBody
+from fastwrap.entrypoints.http.error_bodies import (
+    ErrorBody,
+    RuleErrorBody,
+    ValidationErrorBody,
+    error_body,
+)
 
 log = logging.getLogger("fastwrap.http")
 
@@ -93,7 +98,7 @@ def request_id(request: Request) -> str | None:
 def error_response(
     request: Request, status: int, code: str, detail: str, **extra: Any
 ) -> JSONResponse:
-    body = {"detail": detail, "error": code, "request_id": request_id(request), **extra}
+    body = error_body(code, detail, request_id(request), **extra)
     headers = {"WWW-Authenticate": "ApiKey"} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -143,8 +148,7 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         for err in exc.errors()
     ]
     return JSONResponse(
-        {"detail": details, "error": "ValidationError", "request_id": request_id(request)},
-        status_code=422,
+        error_body("ValidationError", details, request_id(request)), status_code=422
     )
 
 

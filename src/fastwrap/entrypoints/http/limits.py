@@ -10,11 +10,12 @@ connection. Every refusal keeps the JSON error shape.
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fastwrap.entrypoints.http.error_bodies import send_error
 
 MAX_HEADER_BYTES = 32 * 1024
 MAX_TARGET_BYTES = 8 * 1024  # path and query string; no route needs a tenth of it
@@ -52,14 +53,6 @@ class BodyTooSlow(HTTPException):
         )
 
 
-async def _refuse(send: Send, scope: Scope, status: int, code: str, detail: str) -> None:
-    request_id = scope.get("state", {}).get("request_id")
-    payload = json.dumps({"detail": detail, "error": code, "request_id": request_id}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
-
-
 class RequestLimitsMiddleware:
     def __init__(self, app: ASGIApp, limits: RequestLimits) -> None:
         self.app = app
@@ -71,7 +64,7 @@ class RequestLimitsMiddleware:
             return
         refusal = self._refusal(scope)
         if refusal is not None:
-            await _refuse(send, scope, *refusal)
+            await send_error(send, scope, *refusal)
             return
         await self.app(scope, self._guarded(receive), send)
 

@@ -5,14 +5,14 @@ Pure ASGI rather than BaseHTTPMiddleware: it costs less per request and does not
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 import uuid
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fastwrap.entrypoints.http.error_bodies import send_error
 
 access_log = logging.getLogger("fastwrap.access")
 error_log = logging.getLogger("fastwrap.http")
@@ -25,13 +25,6 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
-
-
-async def _send_json(send: Send, status: int, body: dict[str, Any], request_id: str) -> None:
-    payload = json.dumps(body).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
 
 
 class RequestContextMiddleware:
@@ -66,8 +59,7 @@ class RequestContextMiddleware:
             error_log.exception("unhandled error (request %s)", request_id)
             if status:  # the response had started: all we can do is cut it short
                 raise
-            body = {"detail": "internal error", "error": "InternalError", "request_id": request_id}
-            await _send_json(send_with_id, 500, body, request_id)
+            await send_error(send_with_id, scope, 500, "InternalError", "internal error")
         finally:
             route = scope.get("route")
             access_log.info(

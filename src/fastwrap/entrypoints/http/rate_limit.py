@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import json
 import logging
 import math
 import time
@@ -20,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastwrap.domain.errors import Unavailable
 from fastwrap.domain.model import RateDecision, RateLimit
+from fastwrap.entrypoints.http.error_bodies import send_error
 from fastwrap.ports.rate_limit import RateLimiter
 
 log = logging.getLogger("fastwrap.ratelimit")
@@ -115,7 +115,7 @@ class RateLimitMiddleware:
             decision = await self._decide(limiter, scope)
         except Unavailable as exc:
             if not self._budgets.fail_open:
-                await _reject(send, scope, 503, "ServiceUnavailable", exc.detail, [])
+                await send_error(send, scope, 503, "ServiceUnavailable", exc.detail, [])
                 return
             self._warn(exc)
             decision = None
@@ -126,7 +126,7 @@ class RateLimitMiddleware:
         if not decision.allowed:
             retry = str(max(1, math.ceil(decision.retry_after))).encode()
             detail = f"rate limit exceeded; retry in {retry.decode()} s"
-            await _reject(
+            await send_error(
                 send, scope, 429, "RateLimited", detail, [*headers, (b"retry-after", retry)]
             )
             return
@@ -151,27 +151,3 @@ def _headers(decision: RateDecision) -> list[tuple[bytes, bytes]]:
         (b"ratelimit-remaining", str(max(0, decision.remaining)).encode()),
         (b"ratelimit-reset", str(max(0, math.ceil(decision.reset_after))).encode()),
     ]
-
-
-async def _reject(
-    send: Send,
-    scope: Scope,
-    status: int,
-    code: str,
-    detail: str,
-    headers: list[tuple[bytes, bytes]],
-) -> None:
-    request_id = scope.get("state", {}).get("request_id")
-    body = json.dumps({"detail": detail, "error": code, "request_id": request_id}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
