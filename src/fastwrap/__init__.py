@@ -15,7 +15,9 @@
 
 `fastwrap.open` is documented in `fastwrap.library`. The names below are imported on first use,
 so `import fastwrap` costs almost nothing (pydantic, LangChain and the database drivers load
-only when FastWrap is opened).
+only when FastWrap is opened). Each public name is written twice: once for type checkers (the
+`X as X` re-exports) and once in `_HOMES` for the lazy import; `__all__` is built from `_HOMES`,
+and a test holds the two lists equal.
 """
 
 from __future__ import annotations
@@ -24,47 +26,71 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fastwrap.container import Container, Services, make_container
-    from fastwrap.domain.characters import UNSET, CharacterDraft, CharacterPatch, CharacterService
-    from fastwrap.domain.chat import ChatService, TurnRequest, TurnResult
-    from fastwrap.domain.clients import ClientChanges, ClientService, IssuedKey
+    from fastwrap.container import (
+        Container as Container,
+        Services as Services,
+        make_container as make_container,
+    )
+    from fastwrap.domain.characters import (
+        UNSET as UNSET,
+        CharacterDraft as CharacterDraft,
+        CharacterPatch as CharacterPatch,
+        CharacterService as CharacterService,
+    )
+    from fastwrap.domain.chat import (
+        ChatService as ChatService,
+        TurnRequest as TurnRequest,
+        TurnResult as TurnResult,
+    )
+    from fastwrap.domain.clients import (
+        ClientChanges as ClientChanges,
+        ClientService as ClientService,
+        IssuedKey as IssuedKey,
+    )
     from fastwrap.domain.errors import (
-        Busy,
-        ConfigurationError,
-        Conflict,
-        DomainError,
-        Forbidden,
-        Invalid,
-        NotFound,
-        PolicyViolation,
-        RateLimited,
-        Unauthorized,
-        Unavailable,
-        UpstreamFailed,
-        UpstreamTimeout,
+        Busy as Busy,
+        ConfigurationError as ConfigurationError,
+        Conflict as Conflict,
+        DomainError as DomainError,
+        Forbidden as Forbidden,
+        Invalid as Invalid,
+        NotFound as NotFound,
+        PolicyViolation as PolicyViolation,
+        RateLimited as RateLimited,
+        Unauthorized as Unauthorized,
+        Unavailable as Unavailable,
+        UpstreamFailed as UpstreamFailed,
+        UpstreamTimeout as UpstreamTimeout,
     )
-    from fastwrap.domain.health import HealthReport, HealthService
+    from fastwrap.domain.health import HealthReport as HealthReport, HealthService as HealthService
     from fastwrap.domain.model import (
-        Character,
-        ChatDelta,
-        ChatReply,
-        Client,
-        Conversation,
-        HealthStatus,
-        Knowledge,
-        Message,
-        Page,
-        PromptMessage,
-        SearchHit,
-        Snippet,
-        SnippetInput,
-        Usage,
+        Character as Character,
+        ChatDelta as ChatDelta,
+        ChatReply as ChatReply,
+        Client as Client,
+        Conversation as Conversation,
+        HealthStatus as HealthStatus,
+        Knowledge as Knowledge,
+        Message as Message,
+        Page as Page,
+        PromptMessage as PromptMessage,
+        SearchHit as SearchHit,
+        Snippet as Snippet,
+        SnippetInput as SnippetInput,
+        Usage as Usage,
     )
-    from fastwrap.domain.vectors import VectorService
-    from fastwrap.library import FastWrap, migrate, migration_status, open, reset_embeddings
-    from fastwrap.ports.embeddings import Embedder
-    from fastwrap.ports.llm import ChatModel
-    from fastwrap.settings import Settings
+    from fastwrap.domain.vectors import VectorService as VectorService
+    from fastwrap.library import (
+        FastWrap as FastWrap,
+        migrate as migrate,
+        migration_status as migration_status,
+        open as open,
+        reset_embeddings as reset_embeddings,
+    )
+    from fastwrap.ports.embeddings import Embedder as Embedder
+    from fastwrap.ports.llm import ChatModel as ChatModel
+    from fastwrap.settings import Settings as Settings
+
 
 _HOMES = {
     "fastwrap.library": ("FastWrap", "open", "migrate", "migration_status", "reset_embeddings"),
@@ -111,60 +137,7 @@ _HOMES = {
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
-__all__ = [
-    "UNSET",
-    "Busy",
-    "Character",
-    "CharacterDraft",
-    "CharacterPatch",
-    "CharacterService",
-    "ChatDelta",
-    "ChatModel",
-    "ChatReply",
-    "ChatService",
-    "Client",
-    "ClientChanges",
-    "ClientService",
-    "ConfigurationError",
-    "Conflict",
-    "Container",
-    "Conversation",
-    "DomainError",
-    "Embedder",
-    "FastWrap",
-    "Forbidden",
-    "HealthReport",
-    "HealthService",
-    "HealthStatus",
-    "Invalid",
-    "IssuedKey",
-    "Knowledge",
-    "Message",
-    "NotFound",
-    "Page",
-    "PolicyViolation",
-    "PromptMessage",
-    "RateLimited",
-    "SearchHit",
-    "Services",
-    "Settings",
-    "Snippet",
-    "SnippetInput",
-    "TurnRequest",
-    "TurnResult",
-    "Unauthorized",
-    "Unavailable",
-    "UpstreamFailed",
-    "UpstreamTimeout",
-    "Usage",
-    "VectorService",
-    "__version__",
-    "make_container",
-    "migrate",
-    "migration_status",
-    "open",
-    "reset_embeddings",
-]
+__all__ = [*_HOME_OF, "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -14,24 +14,27 @@ from typing import Protocol
 
 from dependency_injector import containers, providers
 
-from fastwrap.adapters.bundles import Cache, Storage
+from fastwrap.adapters.bundles import LiveState, Storage
 from fastwrap.adapters.clock import SystemClock
 from fastwrap.adapters.langchain.embeddings import build_embedder
 from fastwrap.adapters.langchain.probes import ConfiguredProbe
 from fastwrap.adapters.langchain.providers import build_chat_model
 from fastwrap.adapters.langchain.tracing import configure_tracing
-from fastwrap.adapters.memory.cache import memory_cache
+from fastwrap.adapters.memory.live_state import memory_live_state
 from fastwrap.adapters.memory.repositories import memory_storage
 from fastwrap.adapters.security.hashing import BcryptPasswordHasher, Sha256ApiKeys
 from fastwrap.domain.characters import CharacterService
 from fastwrap.domain.chat import ChatService, HistoryBudget
 from fastwrap.domain.clients import ClientService
+from fastwrap.domain.errors import ConfigurationError
 from fastwrap.domain.health import HealthService
+from fastwrap.domain.internal_key import InternalKey
 from fastwrap.domain.vectors import VectorService
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.embeddings import Embedder
 from fastwrap.ports.llm import ChatModel
 from fastwrap.ports.rate_limit import RateLimiter
+from fastwrap.ports.schema import SchemaAdmin
 from fastwrap.settings import Settings
 
 log = logging.getLogger("fastwrap")
@@ -52,6 +55,17 @@ async def open_database(settings: Settings) -> AsyncIterator[tuple[str, str]]:
     )
     async with embedded_postgres(settings.fastwrap_data_dir) as embedded_dsn:
         yield embedded_dsn, "embedded"
+
+
+@asynccontextmanager
+async def open_schema_admin(settings: Settings) -> AsyncIterator[SchemaAdmin]:
+    """The schema of the configured database, for `fastwrap db` and the library's helpers."""
+    if settings.fastwrap_storage == "memory":
+        raise ConfigurationError("FASTWRAP_STORAGE=memory has no database to administer")
+    from fastwrap.adapters.postgres.migrate import PgSchemaAdmin
+
+    async with open_database(settings) as (dsn, _adapter):
+        yield PgSchemaAdmin(dsn, settings.embedding_dim)
 
 
 @asynccontextmanager
@@ -79,28 +93,28 @@ async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
 
 
 @asynccontextmanager
-async def open_cache(settings: Settings, clock: Clock) -> AsyncIterator[Cache]:
-    """Redis when configured, else an in-process cache (one process only)."""
+async def open_live_state(settings: Settings, clock: Clock) -> AsyncIterator[LiveState]:
+    """Conversations and rate limits: Redis when configured, else in-process (one process)."""
     url = settings.redis_dsn
     if url is None:
         log.warning("no Redis configured: conversations and rate limits are in-process")
-        yield memory_cache(
+        yield memory_live_state(
             clock,
             lock_wait_seconds=settings.conversation_lock_wait_seconds,
             max_messages=settings.conversation_max_messages,
         )
         return
-    from fastwrap.adapters.redis.cache import open_redis_cache
+    from fastwrap.adapters.redis.live_state import open_redis_live_state
 
-    async with open_redis_cache(
+    async with open_redis_live_state(
         url,
         clock=clock,
         lock_wait_seconds=settings.conversation_lock_wait_seconds,
         lock_ttl_seconds=settings.conversation_lock_ttl_seconds,
         max_messages=settings.conversation_max_messages,
         key_prefix=settings.redis_key_prefix,
-    ) as cache:
-        yield cache
+    ) as state:
+        yield state
 
 
 def _secret(value: object) -> str | None:
@@ -113,7 +127,7 @@ class _Closable(Protocol):
 
 
 @asynccontextmanager
-async def built_once[T: _Closable](
+async def open_provider_client[T: _Closable](
     build: Callable[[Settings], tuple[T, str]], settings: Settings
 ) -> AsyncIterator[tuple[T, str]]:
     """One provider client per process (with its label), built at start-up, closed at shutdown."""
@@ -165,20 +179,20 @@ def make_embedder(settings: Settings) -> tuple[Embedder, str]:
 class Services:
     """Everything an entry point needs, resolved once per process."""
 
-    settings: Settings
     clients: ClientService
     characters: CharacterService
     chat: ChatService
     vectors: VectorService
     health: HealthService
     rate_limiter: RateLimiter
+    internal_key: InternalKey
 
 
-def _health(storage: Storage, cache: Cache, llm: str, embeddings: str) -> HealthService:
+def _health(storage: Storage, live: LiveState, llm: str, embeddings: str) -> HealthService:
     return HealthService(
         {
             "postgres": storage.health,
-            "redis": cache.health,
+            "redis": live.health,
             "llm": ConfiguredProbe(llm),
             "embeddings": ConfiguredProbe(embeddings),
         }
@@ -190,9 +204,9 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
 
     storage = providers.Resource(open_storage, settings)
-    cache = providers.Resource(open_cache, settings, clock)
-    chat_model = providers.Resource(built_once, make_chat_model, settings)
-    embedder = providers.Resource(built_once, make_embedder, settings)
+    live_state = providers.Resource(open_live_state, settings, clock)
+    chat_model = providers.Resource(open_provider_client, make_chat_model, settings)
+    embedder = providers.Resource(open_provider_client, make_embedder, settings)
 
     hasher = providers.Singleton(BcryptPasswordHasher, rounds=settings.provided.bcrypt_rounds)
     api_keys = providers.Singleton(Sha256ApiKeys)
@@ -201,7 +215,7 @@ class Container(containers.DeclarativeContainer):
         ClientService,
         writer=storage.provided.clients,
         reader=storage.provided.clients,
-        conversations=cache.provided.conversations,
+        conversations=live_state.provided.conversations,
         hasher=hasher,
         keys=api_keys,
         clock=clock,
@@ -215,7 +229,7 @@ class Container(containers.DeclarativeContainer):
     chat_service = providers.Singleton(
         ChatService,
         characters=storage.provided.characters,
-        conversations=cache.provided.conversations,
+        conversations=live_state.provided.conversations,
         model=chat_model.provided[0],
         vectors=vector_service,
         clock=clock,
@@ -227,17 +241,19 @@ class Container(containers.DeclarativeContainer):
         ),
     )
     health_service = providers.Singleton(
-        _health, storage, cache, chat_model.provided[1], embedder.provided[1]
+        _health, storage, live_state, chat_model.provided[1], embedder.provided[1]
     )
     services = providers.Singleton(
         Services,
-        settings=settings,
         clients=client_service,
         characters=character_service,
         chat=chat_service,
         vectors=vector_service,
         health=health_service,
-        rate_limiter=cache.provided.rate_limiter,
+        rate_limiter=live_state.provided.rate_limiter,
+        internal_key=providers.Singleton(
+            InternalKey, providers.Callable(_secret, settings.provided.fastwrap_api_key)
+        ),
     )
 
 

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fastwrap.adapters.postgres.migrate import MigrationStatus
     from fastwrap.container import Container, Services
     from fastwrap.domain.characters import CharacterService
     from fastwrap.domain.chat import ChatService
     from fastwrap.domain.clients import ClientService
     from fastwrap.domain.health import HealthService
     from fastwrap.domain.vectors import VectorService
+    from fastwrap.ports.schema import MigrationStatus
     from fastwrap.settings import Settings
 
 __all__ = ["FastWrap", "migrate", "migration_status", "open", "reset_embeddings"]
@@ -45,7 +45,9 @@ class FastWrap:
 
     @property
     def settings(self) -> Settings:
-        return self.services.settings
+        """The settings this FastWrap was built from."""
+        settings: Settings = self.container.settings()
+        return settings
 
     @property
     def clients(self) -> ClientService:
@@ -103,7 +105,7 @@ async def open(
     - `fastwrap.open(container=...)` runs a container you prepared with
       `fastwrap.make_container(settings)`, on which any adapter can be replaced before it
       starts, e.g. `container.chat_model.override(providers.Object((my_model, "mine")))`,
-      `container.storage.override(...)`, `container.cache.override(...)`,
+      `container.storage.override(...)`, `container.live_state.override(...)`,
       `container.embedder.override(...)` (dependency-injector providers).
 
     Only one process may use an embedded data dir at a time; a second one gets a
@@ -120,18 +122,6 @@ async def open(
 
 
 # --- database administration (what `fastwrap db` runs) ---------------------------------------
-
-
-@asynccontextmanager
-async def _database(settings: Settings) -> AsyncIterator[str]:
-    """The DSN of the configured database, chosen by the container as for the API."""
-    from fastwrap.container import open_database
-    from fastwrap.domain.errors import ConfigurationError
-
-    if settings.fastwrap_storage == "memory":
-        raise ConfigurationError("FASTWRAP_STORAGE=memory has no database to administer")
-    async with open_database(settings) as (dsn, _adapter):
-        yield dsn
 
 
 def database_label(settings: Settings) -> str:
@@ -153,20 +143,18 @@ async def migrate(settings: Settings | None = None) -> list[str]:
 
     Also refuses an EMBEDDING_DIM that does not match the stored vectors (ConfigurationError).
     """
-    from fastwrap.adapters.postgres import migrate as migrations
+    from fastwrap.container import open_schema_admin
 
-    settings = resolve_settings(settings, {})
-    async with _database(settings) as dsn:
-        return await migrations.migrate(dsn, settings.embedding_dim)
+    async with open_schema_admin(resolve_settings(settings, {})) as schema:
+        return await schema.migrate()
 
 
 async def migration_status(settings: Settings | None = None) -> MigrationStatus:
     """Applied migrations (with dates) and pending ones; changes nothing."""
-    from fastwrap.adapters.postgres import migrate as migrations
+    from fastwrap.container import open_schema_admin
 
-    settings = resolve_settings(settings, {})
-    async with _database(settings) as dsn:
-        return await migrations.status(dsn)
+    async with open_schema_admin(resolve_settings(settings, {})) as schema:
+        return await schema.status()
 
 
 async def reset_embeddings(settings: Settings | None = None) -> int:
@@ -175,8 +163,7 @@ async def reset_embeddings(settings: Settings | None = None) -> int:
     The way out after changing EMBEDDING_DIM: import the snippets again afterwards. Returns how
     many snippets were deleted.
     """
-    from fastwrap.adapters.postgres import migrate as migrations
+    from fastwrap.container import open_schema_admin
 
-    settings = resolve_settings(settings, {})
-    async with _database(settings) as dsn:
-        return await migrations.reset_embeddings(dsn, settings.embedding_dim)
+    async with open_schema_admin(resolve_settings(settings, {})) as schema:
+        return await schema.reset_embeddings()

@@ -8,7 +8,6 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from fastwrap.adapters.clock import ManualClock
 from fastwrap.adapters.redis import conversations as redis_conversations
 from fastwrap.adapters.redis.client import RedisClient, connect
 from fastwrap.adapters.redis.conversations import (
@@ -19,6 +18,7 @@ from fastwrap.adapters.redis.conversations import (
 )
 from fastwrap.domain.errors import Busy, Conflict
 from fastwrap.domain.model import Message
+from tests.support.clock import ManualClock
 from tests.support.redis import MAX_MESSAGES, ConversationCase, TcpProxy
 
 TTL = 100

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastwrap.adapters.clock import ManualClock
 from fastwrap.adapters.memory.rate_limit import InMemoryRateLimiter, micros
 from fastwrap.domain.model import RateDecision, RateLimit
+from tests.support.clock import ManualClock
 from tests.support.redis import RateCase
 
 FIVE_A_MINUTE = RateLimit(count=5, period=60)  # one request every 12 s, bursts of 5

@@ -13,7 +13,7 @@ from starlette.types import Message
 
 from fastwrap.container import make_container
 from fastwrap.entrypoints.http.app import create_app
-from fastwrap.entrypoints.http.asgi import StartupErrorsInOneLine
+from fastwrap.entrypoints.http.asgi import ServedApp
 from tests.support.app import hermetic_settings
 
 
@@ -24,7 +24,7 @@ def unfrozen() -> Iterator[None]:
     gc.unfreeze()  # the test process keeps collecting what the test built
 
 
-async def start_and_stop(app: StartupErrorsInOneLine) -> list[Message]:
+async def start_and_stop(app: ServedApp) -> list[Message]:
     """Drive the ASGI lifespan protocol like a server does; return what the app sent."""
     inbox: asyncio.Queue[Message] = asyncio.Queue()
     sent: list[Message] = []
@@ -52,7 +52,7 @@ async def start_and_stop(app: StartupErrorsInOneLine) -> list[Message]:
 
 
 async def test_startup_objects_are_frozen_once_the_app_has_started(unfrozen: None) -> None:
-    app = StartupErrorsInOneLine(create_app(make_container(hermetic_settings())))
+    app = ServedApp(create_app(make_container(hermetic_settings())))
     # Not 0: building an app leaves a few hundred objects in the permanent generation by itself
     # once other tests have run (seen with the LangChain tests first; no gc.freeze involved).
     before = gc.get_freeze_count()
@@ -71,7 +71,7 @@ async def test_a_failed_startup_freezes_nothing_and_says_why_in_one_line(
     settings = hermetic_settings(
         fastwrap_storage="postgres", database_url="postgresql://nobody@127.0.0.1:1/none"
     )
-    app = StartupErrorsInOneLine(create_app(make_container(settings)))
+    app = ServedApp(create_app(make_container(settings)))
     before = gc.get_freeze_count()
 
     sent = await start_and_stop(app)

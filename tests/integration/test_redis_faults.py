@@ -15,10 +15,10 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from fastwrap.adapters.bundles import Cache
+from fastwrap.adapters.bundles import LiveState
 from fastwrap.adapters.clock import SystemClock
-from fastwrap.adapters.redis.cache import open_redis_cache
 from fastwrap.adapters.redis.client import Timeouts
+from fastwrap.adapters.redis.live_state import open_redis_live_state
 from fastwrap.domain.errors import Busy, ConfigurationError, Conflict, Unavailable
 from fastwrap.domain.model import Message, RateLimit
 from fastwrap.ports.conversations import ConversationStore
@@ -29,8 +29,8 @@ pytestmark = pytest.mark.integration
 
 def cache(
     url: str, namespace: str = "fw:", *, lock_wait: float = 0.5, lock_ttl: float = 5.0
-) -> AbstractAsyncContextManager[Cache]:
-    return open_redis_cache(
+) -> AbstractAsyncContextManager[LiveState]:
+    return open_redis_live_state(
         url,
         clock=SystemClock(),
         lock_wait_seconds=lock_wait,
@@ -67,13 +67,15 @@ async def store_turn(
         return await held.commit(character, turn)
 
 
-async def stored(cache: Cache, tenant: UUID, conversation: str) -> int:
+async def stored(cache: LiveState, tenant: UUID, conversation: str) -> int:
     found = await cache.conversations.get(tenant, conversation)
     return 0 if found is None else len(found.messages)
 
 
 @pytest.fixture
-async def replicas(redis_url: str, redis_namespace: str) -> AsyncIterator[tuple[Cache, Cache]]:
+async def replicas(
+    redis_url: str, redis_namespace: str
+) -> AsyncIterator[tuple[LiveState, LiveState]]:
     """Two processes' worth of clients on one Redis."""
     async with cache(redis_url, redis_namespace) as one, cache(redis_url, redis_namespace) as two:
         yield one, two
@@ -182,7 +184,7 @@ async def test_health_and_the_store_recover_when_redis_returns(
         assert await stored(redis_cache, tenant, "c") == 4
 
 
-async def test_replicas_share_conversations(replicas: tuple[Cache, Cache]) -> None:
+async def test_replicas_share_conversations(replicas: tuple[LiveState, LiveState]) -> None:
     one, two = replicas
     tenant, character = uuid4(), uuid4()
 
@@ -196,7 +198,7 @@ async def test_replicas_share_conversations(replicas: tuple[Cache, Cache]) -> No
     assert await stored(one, tenant, "c") == 0
 
 
-async def test_replicas_share_a_rate_budget(replicas: tuple[Cache, Cache]) -> None:
+async def test_replicas_share_a_rate_budget(replicas: tuple[LiveState, LiveState]) -> None:
     one, two = replicas
     limit = RateLimit(count=3, period=3600)
 
@@ -206,7 +208,7 @@ async def test_replicas_share_a_rate_budget(replicas: tuple[Cache, Cache]) -> No
 
 
 async def test_a_lock_held_by_one_replica_makes_the_other_wait(
-    replicas: tuple[Cache, Cache],
+    replicas: tuple[LiveState, LiveState],
 ) -> None:
     one, two = replicas
     tenant = uuid4()

@@ -15,9 +15,9 @@ from uuid import uuid4
 import pytest
 import redis
 
-from fastwrap.adapters.clock import ManualClock
-from fastwrap.adapters.redis.cache import open_redis_cache
+from fastwrap.adapters.redis.live_state import open_redis_live_state
 from fastwrap.domain.model import Message, RateLimit
+from tests.support.clock import ManualClock
 from tests.support.services import service_missing
 
 
@@ -74,7 +74,7 @@ async def test_a_conversation_lives_on_the_master_the_sentinel_names(sentinel_ur
         Message(role="user", content="hello", created_at=now),
         Message(role="assistant", content="ahoy", created_at=now),
     )
-    async with open_redis_cache(
+    async with open_redis_live_state(
         sentinel_url, clock=clock, lock_wait_seconds=1, lock_ttl_seconds=5, max_messages=10
     ) as cache:
         assert (await cache.health.check()).ok

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 from dependency_injector import providers
@@ -28,6 +30,19 @@ def test_import_fastwrap_loads_nothing_heavy() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert json.loads(result.stdout) == []
+
+
+def test_the_typed_reexports_are_the_lazy_names() -> None:
+    """`fastwrap/__init__.py` lists each name for type checkers and for the lazy import."""
+    tree = ast.parse(Path(fastwrap.__file__).read_text())
+    [checking] = [node for node in tree.body if isinstance(node, ast.If)]
+    typed = {
+        alias.asname or alias.name
+        for node in checking.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert typed == set(fastwrap.__all__) - {"__version__"}
 
 
 def test_every_public_name_resolves() -> None:
@@ -100,7 +115,7 @@ async def test_keyword_overrides_apply_on_top_of_settings() -> None:
     async with fastwrap.open(hermetic_settings(), embedding_dim=64, bcrypt_rounds=5) as app:
         assert app.settings.embedding_dim == 64
         assert app.settings.bcrypt_rounds == 5
-        assert app.services.settings is app.settings
+        assert app.container.settings() is app.settings
 
 
 async def test_bad_overrides_are_refused() -> None:

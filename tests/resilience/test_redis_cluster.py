@@ -14,9 +14,9 @@ from uuid import uuid4
 
 import pytest
 
-from fastwrap.adapters.bundles import Cache
+from fastwrap.adapters.bundles import LiveState
 from fastwrap.adapters.clock import SystemClock
-from fastwrap.adapters.redis.cache import open_redis_cache
+from fastwrap.adapters.redis.live_state import open_redis_live_state
 from fastwrap.domain.model import Message
 from tests.resilience.redis_cluster import LocalRedisCluster
 from tests.support.app import app_client, hermetic_settings, make_character, sign_up
@@ -26,10 +26,10 @@ pytestmark = pytest.mark.integration
 CONVERSATION_KEYS = ("msgs", "meta", "lock")
 
 
-def redis_cache(url: str, prefix: str) -> AbstractAsyncContextManager[Cache]:
+def redis_cache(url: str, prefix: str) -> AbstractAsyncContextManager[LiveState]:
     """The cache a replica builds from REDIS_URL. A short lock TTL: a turn that fails to give
     its lock back would otherwise hold up the others for the default 15 s."""
-    return open_redis_cache(
+    return open_redis_live_state(
         url,
         clock=SystemClock(),
         lock_wait_seconds=10,

@@ -28,7 +28,6 @@ import pytest
 import redis
 from redis.exceptions import RedisError
 
-from fastwrap.adapters.clock import ManualClock
 from fastwrap.adapters.memory.conversations import InMemoryConversationStore
 from fastwrap.adapters.memory.rate_limit import InMemoryRateLimiter
 from fastwrap.adapters.redis.client import connect
@@ -36,6 +35,7 @@ from fastwrap.adapters.redis.conversations import RedisConversationStore
 from fastwrap.adapters.redis.rate_limit import RATE_KEYS, RedisRateLimiter
 from fastwrap.ports.conversations import ConversationStore
 from fastwrap.ports.rate_limit import RateLimiter
+from tests.support.clock import ManualClock
 from tests.support.services import service_missing
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"

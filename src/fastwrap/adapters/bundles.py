@@ -32,8 +32,9 @@ class Storage:
 
 
 @dataclass(frozen=True, slots=True)
-class Cache:
-    """Conversations and rate-limit counters: in-process or Redis."""
+class LiveState:
+    """The short-lived state of live traffic: conversations (with their turn locks) and
+    rate-limit counters, which expire by themselves. In-process, or Redis shared by replicas."""
 
     conversations: ConversationStore
     rate_limiter: RateLimiter

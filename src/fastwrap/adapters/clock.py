@@ -1,8 +1,8 @@
-"""Clocks: the system one, and a manual one for tests of TTLs and timestamps."""
+"""The system clock (tests bring their own, in tests/support/clock.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from fastwrap.ports.clock import Clock
 
@@ -10,16 +10,3 @@ from fastwrap.ports.clock import Clock
 class SystemClock(Clock):
     def now(self) -> datetime:
         return datetime.now(UTC)
-
-
-class ManualClock(Clock):
-    """Time stands still until a test moves it."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        self._now += timedelta(seconds=seconds)

@@ -1,8 +1,8 @@
-"""The in-process cache bundle: conversations and rate limits for a single process."""
+"""The in-process live state: conversations and rate limits for a single process."""
 
 from __future__ import annotations
 
-from fastwrap.adapters.bundles import Cache
+from fastwrap.adapters.bundles import LiveState
 from fastwrap.adapters.memory.conversations import InMemoryConversationStore
 from fastwrap.adapters.memory.rate_limit import InMemoryRateLimiter
 from fastwrap.domain.model import HealthStatus
@@ -13,14 +13,14 @@ ADAPTER = "in-process"
 
 
 class InProcessHealthProbe(HealthProbe):
-    """Nothing to reach: the cache lives in this process, so it is up whenever we are."""
+    """Nothing to reach: the state lives in this process, so it is up whenever we are."""
 
     async def check(self) -> HealthStatus:
         return HealthStatus(ok=True, adapter=ADAPTER)
 
 
-def memory_cache(clock: Clock, *, lock_wait_seconds: float, max_messages: int) -> Cache:
-    return Cache(
+def memory_live_state(clock: Clock, *, lock_wait_seconds: float, max_messages: int) -> LiveState:
+    return LiveState(
         conversations=InMemoryConversationStore(
             clock, lock_wait_seconds=lock_wait_seconds, max_messages=max_messages
         ),

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from importlib import resources
 
 import asyncpg
 
 from fastwrap.adapters.postgres.errors import misconfigured, translated
 from fastwrap.domain.errors import ConfigurationError
+from fastwrap.ports.schema import AppliedMigration, MigrationStatus, SchemaAdmin, SchemaVersion
 
 DIM_TOKEN = "{{EMBEDDING_DIM}}"
 MAX_DIM = 16_000  # pgvector's limit for `vector`
@@ -58,21 +58,6 @@ class Migration:
 
     def render(self, embedding_dim: int) -> str:
         return self.sql.replace(DIM_TOKEN, str(check_dim(embedding_dim)))
-
-
-@dataclass(frozen=True, slots=True)
-class AppliedMigration:
-    version: int
-    name: str
-    applied_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class MigrationStatus:
-    """What `fastwrap db status` shows."""
-
-    applied: tuple[AppliedMigration, ...]
-    pending: tuple[Migration, ...]
 
 
 def check_dim(embedding_dim: int) -> int:
@@ -171,7 +156,9 @@ async def status(dsn: str) -> MigrationStatus:
     finally:
         await conn.close()
     done = {m.version for m in applied}
-    pending = tuple(m for m in load_migrations() if m.version not in done)
+    pending = tuple(
+        SchemaVersion(m.version, m.name) for m in load_migrations() if m.version not in done
+    )
     return MigrationStatus(applied=tuple(applied), pending=pending)
 
 
@@ -197,3 +184,20 @@ async def reset_embeddings(dsn: str, embedding_dim: int) -> int:
         return int(deleted.split()[-1])
     finally:
         await conn.close()
+
+
+class PgSchemaAdmin(SchemaAdmin):
+    """The schema of one PostgreSQL database, each call on a connection of its own."""
+
+    def __init__(self, dsn: str, embedding_dim: int) -> None:
+        self._dsn = dsn
+        self._dim = embedding_dim
+
+    async def migrate(self) -> list[str]:
+        return await migrate(self._dsn, self._dim)
+
+    async def status(self) -> MigrationStatus:
+        return await status(self._dsn)
+
+    async def reset_embeddings(self) -> int:
+        return await reset_embeddings(self._dsn, self._dim)

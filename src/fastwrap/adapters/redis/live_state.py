@@ -1,4 +1,4 @@
-"""The Redis cache bundle: conversations, rate limits and a health probe over one pooled client."""
+"""The Redis live state: conversations, rate limits and a health probe over one pooled client."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
-from fastwrap.adapters.bundles import Cache
+from fastwrap.adapters.bundles import LiveState
 from fastwrap.adapters.redis.client import (
     DEFAULT_KEY_PREFIX,
     RedisClient,
@@ -47,7 +47,7 @@ class RedisHealthProbe(HealthProbe):
 
 
 @asynccontextmanager
-async def open_redis_cache(
+async def open_redis_live_state(
     url: str,
     *,
     clock: Clock,
@@ -56,13 +56,13 @@ async def open_redis_cache(
     max_messages: int,
     timeouts: Timeouts | None = None,
     key_prefix: str = DEFAULT_KEY_PREFIX,
-) -> AsyncIterator[Cache]:
+) -> AsyncIterator[LiveState]:
     """One client for the process. Start-up does not need Redis up: /health shows it down."""
     client = connect(url, timeouts)
     if isinstance(client, RedisCluster):
         await _load_slot_map(client)
     try:
-        yield Cache(
+        yield LiveState(
             conversations=RedisConversationStore(
                 client,
                 clock,

@@ -13,7 +13,7 @@ from fastwrap.entrypoints.logs import configure_logging
 from fastwrap.settings import Settings
 
 
-class StartupErrorsInOneLine:
+class ServedApp:
     """What `fastwrap serve` wraps around the app's start-up.
 
     Uvicorn prints a failed start-up's message; for bad configuration or an unreachable
@@ -53,4 +53,4 @@ def freeze_startup_objects() -> None:
 def app_from_env() -> ASGIApp:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_dir, settings.log_format)
-    return StartupErrorsInOneLine(create_app(make_container(settings)))
+    return ServedApp(create_app(make_container(settings)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -11,7 +10,7 @@ from fastapi.security import APIKeyHeader
 
 from fastwrap.container import Services
 from fastwrap.domain.clients import require_admin
-from fastwrap.domain.errors import Forbidden, Unauthorized
+from fastwrap.domain.errors import Unauthorized
 from fastwrap.domain.model import Client
 
 service_key_header = APIKeyHeader(
@@ -73,12 +72,7 @@ def service_key(
     services: ServicesDep,
     key: Annotated[str | None, Security(service_key_header)],
 ) -> None:
-    configured = services.settings.fastwrap_api_key
-    if configured is None:
-        raise Forbidden("internal routes are disabled (FASTWRAP_API_KEY is not set)")
-    expected = configured.get_secret_value().encode()
-    if not key or not hmac.compare_digest(key.encode(), expected):
-        raise Unauthorized("x-fastwrap-api-key is missing or wrong")
+    services.internal_key.check(key)
 
 
 CallerDep = Annotated[Caller, Security(current_caller)]
