@@ -9,14 +9,10 @@ from uuid import UUID, uuid4
 import pytest
 
 from fastwrap.adapters.clock import ManualClock
-from fastwrap.adapters.redis import conversations as redis_conversations
+from fastwrap.adapters.redis import turn as redis_turn
 from fastwrap.adapters.redis.client import RedisClient, connect
-from fastwrap.adapters.redis.conversations import (
-    ALL,
-    COMMIT,
-    TAKE_AND_READ,
-    RedisConversationStore,
-)
+from fastwrap.adapters.redis.conversations import RedisConversationStore
+from fastwrap.adapters.redis.scripts import ALL, COMMIT, TAKE_AND_READ
 from fastwrap.domain.errors import Busy, Conflict
 from fastwrap.domain.model import Message
 from tests.support.redis import MAX_MESSAGES, ConversationCase, TcpProxy
@@ -351,7 +347,7 @@ async def test_a_redis_turn_longer_than_its_index_allowance_indexes_again(
 ) -> None:
     proxy, url = redis_proxy
     clock, tenant, character = ManualClock(), uuid4(), uuid4()
-    monkeypatch.setattr(redis_conversations, "TURN_ALLOWANCE_SECONDS", 0)  # every turn is long
+    monkeypatch.setattr(redis_turn, "TURN_ALLOWANCE_SECONDS", 0)  # every turn is long
     client = connect(url)
     try:
         store = proxied_store(client, clock, redis_namespace)
