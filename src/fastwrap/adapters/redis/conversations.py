@@ -1,10 +1,32 @@
-"""Conversations in Redis, shared by every replica (SPEC §6.2).
+"""Conversations in Redis, shared by every replica (SPEC §6.2, §7).
 
 The keys and every script are in scripts.py; a turn, which owns its keys and its lock, is in
-turn.py. One conversation's keys share a cluster slot, so each of its scripts is atomic. Both
-conversation keys get the same TTL in the same script, so they expire together. The tenant index
-lives in another slot, so it is updated by its own script; it only serves delete_all, and it
-prunes itself and expires with its longest-lived conversation.
+turn.py. One conversation's keys share a cluster slot, so each of its scripts is atomic; a
+tenant's index and tombstone share another slot. Both conversation keys get the same TTL in the
+same script, so they expire together.
+
+Deleting a tenant (delete_all) wins against that tenant's turns in flight, in three steps:
+
+1. Write the tenant's tombstone. INDEX, which every turn runs in its first round trip, checks it
+   atomically (it lives in the index's slot): a turn begun afterwards stores nothing and answers
+   NotFound. So every turn that may still store indexed its conversation before this step.
+2. Sweep the index: in each conversation's slot, FORGET deletes it and leaves a `gone` mark that
+   COMMIT refuses to store over. A turn stored before the sweep reaches its conversation is
+   forgotten by it; one that commits later finds the mark, stores nothing, answers NotFound.
+3. Delete the index, last: until the sweep is done it is the only list of what to forget. No entry
+   can join it during the sweep (step 1), and none leaves it early: entries are pruned only long
+   after their conversation expired, and `delete` leaves its entry (a turn in flight may store the
+   conversation again).
+
+How long each lasts. A mark must outlive every turn that may commit without reading the tombstone;
+a turn older than TURN_ALLOWANCE_SECONDS indexes again before it commits, and so reads it: a mark
+lasts twice that (20 minutes). The tombstone must outlive every turn begun before it, however
+long: it lasts the longest conversation TTL, a week. A deleted tenant never comes back, and one
+small key per deleted tenant for a week costs nothing. A turn still costs two round trips: the
+tombstone is read in the first, the mark in the commit script.
+
+If Redis fails during the sweep, the tombstone and the index stay (the index expires with its
+longest-lived conversation); conversations not swept yet expire by their TTL.
 """
 
 from __future__ import annotations
@@ -20,13 +42,21 @@ from fastwrap.adapters.redis.client import (
     checked_prefix,
     unavailable,
 )
-from fastwrap.adapters.redis.scripts import ALL, ConversationKeys, Scripts, index_key
-from fastwrap.adapters.redis.turn import WHAT, RedisTurn, TurnPolicy, conversation_from
+from fastwrap.adapters.redis.scripts import ALL, ConversationKeys, ScriptCall, Scripts, TenantKeys
+from fastwrap.adapters.redis.turn import (
+    TURN_ALLOWANCE_SECONDS,
+    WHAT,
+    RedisTurn,
+    TurnPolicy,
+    conversation_from,
+)
 from fastwrap.domain.model import Conversation
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.conversations import ConversationStore, TurnSlot
 
 DELETE_BATCH = 500
+TOMBSTONE_SECONDS = 7 * 24 * 3600  # the longest conversation TTL (SPEC §6.1)
+MARK_MS = 2 * TURN_ALLOWANCE_SECONDS * 1000
 
 
 class RedisConversationStore(ConversationStore):
@@ -80,30 +110,30 @@ class RedisConversationStore(ConversationStore):
     async def delete(self, client_id: UUID, conversation_id: str) -> bool:
         keys = ConversationKeys.of(self._prefix, client_id, conversation_id)
         with unavailable(WHAT):
-            removed = await self._client.delete(keys.msgs, keys.meta)
-            await self._client.zrem(index_key(self._prefix, client_id), conversation_id)
-        return bool(removed)
+            return bool(await self._client.delete(keys.msgs, keys.meta))
 
     async def delete_all(self, client_id: UUID) -> None:
-        index = index_key(self._prefix, client_id)
+        tenant = TenantKeys.of(self._prefix, client_id)
         with unavailable(WHAT):
+            await self._client.set(tenant.tombstone, 1, ex=TOMBSTONE_SECONDS)
             batch: list[str] = []
             async for conversation_id, _expiry in self._client.zscan_iter(
-                index, count=DELETE_BATCH
+                tenant.conversations, count=DELETE_BATCH
             ):
                 batch.append(conversation_id)
                 if len(batch) >= DELETE_BATCH:
                     await self._forget(client_id, batch)
                     batch = []
             await self._forget(client_id, batch)
-            await self._client.delete(index)
+            await self._client.delete(tenant.conversations)
 
     async def _forget(self, client_id: UUID, conversation_ids: Sequence[str]) -> None:
+        """Forget these conversations and mark them gone, in one round trip (one per node)."""
         if not conversation_ids:
             return
-        pipe = self._client.pipeline(transaction=False)
+        calls: list[ScriptCall] = []
         for conversation_id in conversation_ids:
             keys = ConversationKeys.of(self._prefix, client_id, conversation_id)
             # Locks are left to expire: a turn in flight still holds its own.
-            pipe.delete(keys.msgs, keys.meta)
-        await pipe.execute()
+            calls.append((self._scripts.forget, [keys.msgs, keys.meta], [MARK_MS]))
+        await self._scripts.pipelined(calls)

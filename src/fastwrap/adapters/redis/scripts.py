@@ -4,9 +4,11 @@ Keys, under the prefix (default `fw:`). A `{...}` hash tag picks the cluster slo
 may only touch keys of one slot, so each script below names the slot its KEYS live in:
 
     fw:{<tenant>:<conversation>}:msgs   list of JSON messages, oldest first
-    fw:{<tenant>:<conversation>}:meta   hash: bound character, id of the last stored turn
+    fw:{<tenant>:<conversation>}:meta   hash: bound character, id of the last stored turn;
+                                        or only `gone` once its tenant was deleted
     fw:{<tenant>:<conversation>}:lock   the turn lock: a random token with a TTL
     fw:tenant:{<tenant>}:convs          sorted set: the tenant's conversation ids by expiry (ms)
+    fw:tenant:{<tenant>}:gone           the tenant's tombstone, once it was deleted
 
 Every script may run twice (redis-py re-sends a command whose reply a dropped connection lost),
 so each one is written to do its work once.
@@ -26,7 +28,7 @@ from redis.typing import EncodableT
 from fastwrap.adapters.redis.client import RedisClient
 
 # Conversation slot. KEYS msgs, meta; ARGV how many recent messages (ALL for every one).
-# {character, PTTL (ms), messages}, or {} if the conversation is unknown or expired.
+# {character, PTTL (ms), messages}, or {} if the conversation is unknown, expired or gone.
 READ = """
 local character = redis.call('HGET', KEYS[2], 'character')
 if not character then return {} end
@@ -55,11 +57,12 @@ return {character, redis.call('PTTL', KEYS[2]), messages}
 
 # Conversation slot. KEYS msgs, meta, lock; ARGV character, TTL (ms), max messages, turn id,
 # token, the two messages. Gives the lock back (if still ours) whatever the outcome, then stores
-# the turn unless the conversation is bound to another character. Answers {outcome, released}.
-# A retried call finds its turn id and stores nothing twice.
+# the turn unless the conversation is gone or bound to another character. Answers {outcome,
+# released}. A retried call finds its turn id and stores nothing twice.
 COMMIT = """
 local released = 0
 if redis.call('GET', KEYS[3]) == ARGV[5] then released = redis.call('DEL', KEYS[3]) end
+if redis.call('HEXISTS', KEYS[2], 'gone') == 1 then return {2, released} end
 local bound = redis.call('HGET', KEYS[2], 'character')
 if bound and bound ~= ARGV[1] then return {0, released} end
 if not bound then redis.call('DEL', KEYS[1]) end
@@ -85,14 +88,25 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 """
 
-# Tenant slot. KEYS index; ARGV conversation id, TTL (ms), prune slack (ms). Indexes the
-# conversation until its expiry, prunes entries that expired a while ago, and keeps the index as
-# long as its last entry.
+# Conversation slot, run by delete_all. KEYS msgs, meta; ARGV how long the mark lasts (ms).
+# Forgets the conversation and leaves `gone` in its place, which COMMIT refuses to store over.
+FORGET = """
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('HSET', KEYS[2], 'gone', 1)
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return 1
+"""
+
+# Tenant slot. KEYS index, tombstone; ARGV conversation id, TTL (ms), prune slack (ms). 0 (and
+# nothing written) once the tenant is deleted; else indexes the conversation until its expiry
+# (GT: never earlier than a turn indexed before, with a longer TTL, may keep it), prunes entries
+# that expired a while ago, and keeps the index as long as its last entry.
 INDEX = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('ZADD', KEYS[1], 'GT', now + ttl, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[3])))
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1
@@ -100,7 +114,8 @@ return 1
 
 ALL = -1  # READ's and TAKE_AND_READ's `recent` for every message
 BUSY = 0  # TAKE_AND_READ: another turn holds the lock
-STORED, OTHER_CHARACTER = 1, 0  # COMMIT's outcomes
+INDEXED = 1  # INDEX: else the tenant is gone
+STORED, OTHER_CHARACTER, GONE = 1, 0, 2  # COMMIT's outcomes
 
 type ScriptCall = tuple[AsyncScript, list[str], list[EncodableT]]
 
@@ -116,8 +131,14 @@ class ConversationKeys(NamedTuple):
         return cls(f"{base}:msgs", f"{base}:meta", f"{base}:lock")
 
 
-def index_key(prefix: str, client_id: UUID) -> str:
-    return f"{prefix}tenant:{{{client_id}}}:convs"
+class TenantKeys(NamedTuple):
+    conversations: str
+    tombstone: str
+
+    @classmethod
+    def of(cls, prefix: str, client_id: UUID) -> TenantKeys:
+        base = f"{prefix}tenant:{{{client_id}}}"
+        return cls(f"{base}:convs", f"{base}:gone")
 
 
 class Scripts:
@@ -130,6 +151,7 @@ class Scripts:
         self.commit = client.register_script(COMMIT)
         self.release = client.register_script(RELEASE)
         self.extend = client.register_script(EXTEND)
+        self.forget = client.register_script(FORGET)
         self.index = client.register_script(INDEX)
 
     async def pipelined(self, calls: list[ScriptCall]) -> list[Any]:

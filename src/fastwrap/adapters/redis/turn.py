@@ -28,13 +28,15 @@ from fastwrap.adapters.redis.lock import Backoff, Watchdog, new_token
 from fastwrap.adapters.redis.scripts import (
     ALL,
     BUSY,
+    GONE,
+    INDEXED,
     OTHER_CHARACTER,
     ConversationKeys,
     ScriptCall,
     Scripts,
-    index_key,
+    TenantKeys,
 )
-from fastwrap.domain.errors import Conflict
+from fastwrap.domain.errors import Conflict, NotFound
 from fastwrap.domain.model import Conversation, Message
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.conversations import TurnSlot
@@ -43,6 +45,7 @@ log = logging.getLogger("fastwrap.redis")
 
 WHAT = "conversation store"
 CONFLICT_DETAIL = "conversation_id belongs to another character"
+GONE_DETAIL = "client not found"
 INDEX_PRUNE_SLACK_MS = 60_000  # cluster nodes' clocks may differ a little
 # A turn is indexed before it runs, so its entry must outlast the conversation by the turn's
 # length; a turn longer than this (none should be) indexes again before it is stored.
@@ -104,7 +107,7 @@ class RedisTurn(TurnSlot):
         self._policy = policy
         self._scripts = policy.scripts
         self._keys = ConversationKeys.of(policy.prefix, client_id, conversation_id)
-        self._index = index_key(policy.prefix, client_id)
+        self._tenant = TenantKeys.of(policy.prefix, client_id)
         self._client_id = client_id
         self._conversation_id = conversation_id
         self._ttl_seconds = ttl_seconds
@@ -120,6 +123,7 @@ class RedisTurn(TurnSlot):
     async def acquire(self) -> None:
         """Take the lock and read the conversation; Busy if the lock is not had in time.
 
+        NotFound if the tenant was deleted (delete_all): it indexes no conversation any more.
         Whatever it raises, `release` afterwards gives back what it took.
         """
         with unavailable(WHAT):
@@ -151,6 +155,8 @@ class RedisTurn(TurnSlot):
         self._holding = False  # given back, or taken by another turn since: not ours either way
         if not released:
             log.warning("a conversation lock expired before its turn was stored")
+        if outcome == GONE:
+            raise NotFound(GONE_DETAIL)
         if outcome == OTHER_CHARACTER:
             raise Conflict(CONFLICT_DETAIL)
         return self._policy.clock.now() + timedelta(seconds=self._ttl_seconds)
@@ -166,22 +172,27 @@ class RedisTurn(TurnSlot):
     async def _index_and_take(self) -> Any:
         """The first try: index the conversation, take the lock and read, in one pipeline."""
         try:
-            _indexed, found = await self._scripts.pipelined([self._index_call(), self._take_call()])
+            indexed, found = await self._scripts.pipelined([self._index_call(), self._take_call()])
         except RedisError as exc:
             if not isinstance(exc, RedisConnectionError | RedisTimeoutError):
                 # Redis answered, so the take may have worked though the index did not.
                 await self._give_back()
             raise
+        if indexed != INDEXED:
+            if found != BUSY:
+                await self._give_back()
+            raise NotFound(GONE_DETAIL)
         return found
 
     async def _index_again(self) -> None:
         script, keys, args = self._index_call()
-        await script(keys=keys, args=args)
+        if await script(keys=keys, args=args) != INDEXED:
+            raise NotFound(GONE_DETAIL)
 
     def _index_call(self) -> ScriptCall:
         ttl_ms = (self._ttl_seconds + TURN_ALLOWANCE_SECONDS) * 1000
         args: list[EncodableT] = [self._conversation_id, ttl_ms, INDEX_PRUNE_SLACK_MS]
-        return self._scripts.index, [self._index], args
+        return self._scripts.index, list(self._tenant), args
 
     def _take_call(self) -> ScriptCall:
         args: list[EncodableT] = [self._token, self._policy.lock_ttl_ms, self._recent]
