@@ -48,10 +48,10 @@ DETAILS: list[tuple[str, str]] = [
     ("  sync dependency in threadpool", r"^run_in_threadpool "),
     ("  auth (ClientService.authenticate)", r"^ClientService\.authenticate "),
     ("character lookup (PG)", r"^PgCharacterRepository\.get "),
-    ("lock + history read (Redis, one pipeline)", r"^RedisLock\.take "),
-    ("lock release of an abandoned turn (Redis)", r"^RedisLock\.give_back "),
+    ("lock + history read (Redis, one pipeline)", r"^RedisTurn\.acquire "),
+    ("lock release of an abandoned turn (Redis)", r"^RedisTurn\.release "),
     ("history read (Redis)", r"^(RedisConversationStore\.get|Redis\.lrange) "),
-    ("history append (Redis)", r"^(RedisConversationStore\._commit|Pipeline\.execute) "),
+    ("history append (Redis)", r"^(RedisTurn\.commit|Pipeline\.execute) "),
     (
         "model call, all of it",
         r"^(LangChainChatModel\.reply|BaseChatModel\._agenerate_with_cache|"

@@ -8,20 +8,17 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from fastwrap.adapters.redis import conversations as redis_conversations
+from fastwrap.adapters.redis import turn as redis_turn
 from fastwrap.adapters.redis.client import RedisClient, connect
-from fastwrap.adapters.redis.conversations import (
-    ALL,
-    COMMIT,
-    TAKE_AND_READ,
-    RedisConversationStore,
-)
-from fastwrap.domain.errors import Busy, Conflict
+from fastwrap.adapters.redis.conversations import RedisConversationStore
+from fastwrap.adapters.redis.scripts import ALL, COMMIT, TAKE_AND_READ
+from fastwrap.domain.errors import Busy, Conflict, NotFound
 from fastwrap.domain.model import Message
 from tests.support.clock import ManualClock
 from tests.support.redis import MAX_MESSAGES, ConversationCase, TcpProxy
 
 TTL = 100
+KEYS = ("msgs", "meta", "lock")
 CLOSE = timedelta(milliseconds=500)  # Redis time runs on a little while a test runs
 
 
@@ -240,8 +237,47 @@ async def test_delete_all_drops_one_tenant_only(conversation_store: Conversation
 
     assert [await case.store.get(doomed, name) for name in ("a", "b", "c")] == [None] * 3
     assert await case.store.get(kept, "a") is not None
-    await add_turns(case, doomed, "a", uuid4(), range(1))  # the id is free again
+    await add_turns(case, kept, "b", character, range(1))  # the other tenant carries on
     await case.store.delete_all(uuid4())  # a tenant with nothing is fine
+
+
+async def test_a_deleted_tenants_turn_in_flight_stores_nothing(
+    conversation_store: ConversationCase,
+) -> None:
+    """SPEC §8: deletion wins against a turn that holds a conversation while it happens."""
+    case, tenant, character = conversation_store, uuid4(), uuid4()
+    await add_turns(case, tenant, "old", character, range(1))
+    async with (
+        case.store.turn(tenant, "old", TTL) as on_old,
+        case.store.turn(tenant, "new", TTL) as on_new,
+    ):
+        await case.store.delete_all(tenant)  # while both turns wait for the model
+        for held in (on_old, on_new):
+            with pytest.raises(NotFound, match="client not found"):
+                await held.commit(character, turn(case.clock, 2))
+
+    assert await case.store.get(tenant, "old") is None
+    assert await case.store.get(tenant, "new") is None
+    with pytest.raises(NotFound, match="client not found"):
+        async with case.store.turn(tenant, "later", TTL):
+            pytest.fail("a deleted tenant began a turn")
+    assert await case.store.get(tenant, "later") is None
+
+
+async def test_a_conversation_stored_again_after_its_delete_is_still_swept(
+    conversation_store: ConversationCase,
+) -> None:
+    """A turn in flight stores a conversation deleted meanwhile: delete_all must still find it."""
+    case, tenant, character = conversation_store, uuid4(), uuid4()
+    await add_turns(case, tenant, "c", character, range(1))
+    async with case.store.turn(tenant, "c", TTL) as held:
+        assert await case.store.delete(tenant, "c") is True
+        await held.commit(character, turn(case.clock, 1))
+    assert await case.store.get(tenant, "c") is not None
+
+    await case.store.delete_all(tenant)
+
+    assert await case.store.get(tenant, "c") is None
 
 
 async def test_turns_on_one_conversation_are_serialised(
@@ -351,7 +387,7 @@ async def test_a_redis_turn_longer_than_its_index_allowance_indexes_again(
 ) -> None:
     proxy, url = redis_proxy
     clock, tenant, character = ManualClock(), uuid4(), uuid4()
-    monkeypatch.setattr(redis_conversations, "TURN_ALLOWANCE_SECONDS", 0)  # every turn is long
+    monkeypatch.setattr(redis_turn, "TURN_ALLOWANCE_SECONDS", 0)  # every turn is long
     client = connect(url)
     try:
         store = proxied_store(client, clock, redis_namespace)
@@ -368,6 +404,28 @@ async def test_a_redis_turn_longer_than_its_index_allowance_indexes_again(
 
     assert counted == 3
     assert gone == [None, None]
+
+
+async def test_a_redis_turn_that_outlives_the_gone_mark_is_refused_by_the_tombstone(
+    redis_url: str, redis_namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A turn longer than its allowance indexes again before it stores, and so meets the
+    tenant's tombstone even once the conversation's own mark has expired."""
+    clock, tenant, character = ManualClock(), uuid4(), uuid4()
+    monkeypatch.setattr(redis_turn, "TURN_ALLOWANCE_SECONDS", 0)  # every turn is long
+    client = connect(redis_url)
+    try:
+        store = proxied_store(client, clock, redis_namespace)
+        async with store.turn(tenant, "c", TTL) as held:
+            await store.delete_all(tenant)
+            await client.delete(f"{redis_namespace}{{{tenant}:c}}:meta")  # the mark expired
+            with pytest.raises(NotFound, match="client not found"):
+                await held.commit(character, turn(clock, 1))
+        left = await client.exists(*(f"{redis_namespace}{{{tenant}:c}}:{k}" for k in KEYS))
+    finally:
+        await client.aclose()
+
+    assert left == 0  # nothing stored, and the lock given back
 
 
 async def test_redis_scripts_retried_after_a_lost_reply_do_their_work_once(

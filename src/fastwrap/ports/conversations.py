@@ -20,7 +20,9 @@ class TurnSlot(Protocol):
         """Append a user message and its reply atomically, slide the TTL and give the lock back.
 
         Creates the conversation if it is unknown or expired. Raises Conflict (storing nothing)
-        if it is bound to another character. Returns the new expiry. At most once per slot.
+        if it is bound to another character, and NotFound("client not found") (storing
+        nothing) if the tenant was deleted (`delete_all`) since the turn began. Returns the new
+        expiry. At most once per slot.
         """
 
 
@@ -41,14 +43,22 @@ class ConversationStore(Protocol):
     ) -> AbstractAsyncContextManager[TurnSlot]:
         """Hold the conversation for one turn: turns on it are serialised, others are not.
 
-        Entering takes the lock (raising Busy if it is not had in time) and reads the
-        conversation (only its last `recent` messages, as `get` does); `commit` stores the
-        turn, which keeps the conversation `ttl_seconds` from then. Leaving without a commit,
-        by an exception or otherwise, stores nothing and gives the lock back.
+        Entering takes the lock (raising Busy if it is not had in time, NotFound if the
+        tenant was deleted) and reads the conversation (only its last `recent` messages, as
+        `get` does); `commit` stores the turn, which keeps the conversation `ttl_seconds` from
+        then. Leaving without a commit, by an exception or otherwise, stores nothing and gives
+        the lock back.
         """
         ...
 
     async def delete(self, client_id: UUID, conversation_id: str) -> bool: ...
 
     async def delete_all(self, client_id: UUID) -> None:
-        """Forget every conversation of a tenant (used when the tenant is deleted)."""
+        """Forget every conversation of a tenant, for good: the tenant is being deleted.
+
+        Deletion wins against the tenant's turns in flight: one that commits afterwards stores
+        nothing and raises NotFound("client not found") (the request was authenticated by a
+        key that is now dead, and its account is gone), and so does entering a new turn.
+        Nothing of the tenant is findable afterwards. A tenant is never undeleted: the store
+        remembers the deletion for at least as long as any turn can last (a week).
+        """

@@ -3,6 +3,9 @@
 Expiry follows the injected clock. Expired conversations are dropped when touched and by a sweep
 that runs at most once a minute of clock time, or sooner when the store has doubled in size since
 the last sweep, so the cost stays amortised O(1) per write and memory follows the live set.
+
+A deleted tenant (delete_all) is remembered for a week, as the Redis store's tombstone is: its
+turns in flight store nothing when they commit, and new ones are refused on entering.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from fastwrap.domain.errors import Busy, Conflict
+from fastwrap.domain.errors import Busy, Conflict, NotFound
 from fastwrap.domain.model import Conversation, Message
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.conversations import ConversationStore, TurnSlot
@@ -22,6 +25,8 @@ from fastwrap.ports.conversations import ConversationStore, TurnSlot
 SWEEP_EVERY = timedelta(seconds=60)
 BUSY_DETAIL = "another turn on this conversation is still running; try again shortly"
 CONFLICT_DETAIL = "conversation_id belongs to another character"
+GONE_DETAIL = "client not found"
+TOMBSTONE = timedelta(days=7)  # the longest conversation TTL (SPEC §6.1), as in Redis
 
 
 @dataclass(slots=True)
@@ -73,6 +78,7 @@ class InMemoryConversationStore(ConversationStore):
         self._max_messages = max_messages
         self._tenants: dict[UUID, dict[str, _Entry]] = {}
         self._locks: dict[tuple[UUID, str], _LockSlot] = {}
+        self._deleted: dict[UUID, datetime] = {}  # tenant -> until when it is remembered
         self._count = 0
         self._last_sweep = clock.now()
         self._count_after_sweep = 0
@@ -118,12 +124,19 @@ class InMemoryConversationStore(ConversationStore):
         return True
 
     async def delete_all(self, client_id: UUID) -> None:
+        self._deleted[client_id] = self._clock.now() + TOMBSTONE
         self._count -= len(self._tenants.pop(client_id, {}))
+
+    def _check_not_deleted(self, client_id: UUID) -> None:
+        until = self._deleted.get(client_id)
+        if until is not None and self._clock.now() < until:
+            raise NotFound(GONE_DETAIL)
 
     @asynccontextmanager
     async def turn(
         self, client_id: UUID, conversation_id: str, ttl_seconds: int, *, recent: int | None = None
     ) -> AsyncIterator[TurnSlot]:
+        self._check_not_deleted(client_id)  # as Redis does, on entering, before the lock
         key = (client_id, conversation_id)
         slot = self._locks.setdefault(key, _LockSlot())
         slot.users += 1
@@ -154,6 +167,7 @@ class InMemoryConversationStore(ConversationStore):
     ) -> datetime:
         now = self._clock.now()
         self._maybe_sweep(now)
+        self._check_not_deleted(client_id)
         entry = self._live(client_id, conversation_id, now)
         if entry is not None and entry.character_id != character_id:
             raise Conflict(CONFLICT_DETAIL)
@@ -175,5 +189,6 @@ class InMemoryConversationStore(ConversationStore):
             for conversation_id, entry in list(conversations.items()):
                 if entry.expires_at <= now:
                     self._drop(client_id, conversation_id)
+        self._deleted = {tenant: until for tenant, until in self._deleted.items() if until > now}
         self._last_sweep = now
         self._count_after_sweep = self._count

@@ -1,0 +1,216 @@
+"""One turn on a Redis conversation: it owns the conversation's keys and lock, reads it, stores.
+
+When the lock is free a turn costs two round trips: one pipeline that indexes the conversation
+under its tenant and, in the conversation's slot, takes the lock and reads the history; then one
+script that gives the lock back and stores the turn, sliding the TTL. Indexing comes first: an
+index entry without a conversation is harmless, the reverse would let delete_all miss one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import orjson
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.typing import EncodableT
+
+from fastwrap.adapters.redis.client import describe, unavailable
+from fastwrap.adapters.redis.lock import Backoff, Watchdog, new_token
+from fastwrap.adapters.redis.scripts import (
+    ALL,
+    BUSY,
+    GONE,
+    INDEXED,
+    OTHER_CHARACTER,
+    ConversationKeys,
+    ScriptCall,
+    Scripts,
+    TenantKeys,
+)
+from fastwrap.domain.errors import Conflict, NotFound
+from fastwrap.domain.model import Conversation, Message
+from fastwrap.ports.clock import Clock
+from fastwrap.ports.conversations import TurnSlot
+
+log = logging.getLogger("fastwrap.redis")
+
+WHAT = "conversation store"
+CONFLICT_DETAIL = "conversation_id belongs to another character"
+GONE_DETAIL = "client not found"
+INDEX_PRUNE_SLACK_MS = 60_000  # cluster nodes' clocks may differ a little
+# A turn is indexed before it runs, so its entry must outlast the conversation by the turn's
+# length; a turn longer than this (none should be) indexes again before it is stored.
+TURN_ALLOWANCE_SECONDS = 600
+
+
+@dataclass(frozen=True, slots=True)
+class TurnPolicy:
+    """What every turn of one store shares."""
+
+    scripts: Scripts
+    clock: Clock
+    prefix: str
+    lock_wait_seconds: float
+    lock_ttl_ms: int
+    max_messages: int
+
+
+def encode(message: Message) -> bytes:
+    return orjson.dumps(
+        {"role": message.role, "content": message.content, "at": message.created_at.isoformat()}
+    )
+
+
+def decode(raw: str) -> Message:
+    data = orjson.loads(raw)
+    return Message(
+        role=data["role"], content=data["content"], created_at=datetime.fromisoformat(data["at"])
+    )
+
+
+def conversation_from(
+    found: Sequence[Any], client_id: UUID, conversation_id: str, clock: Clock
+) -> Conversation | None:
+    """The conversation from what READ (or TAKE_AND_READ) answered."""
+    if not found:
+        return None
+    character, pttl, raw_messages = found
+    return Conversation(
+        id=conversation_id,
+        client_id=client_id,
+        character_id=UUID(character),
+        messages=tuple(decode(raw) for raw in raw_messages),
+        expires_at=clock.now() + timedelta(milliseconds=max(0, int(pttl))),
+    )
+
+
+class RedisTurn(TurnSlot):
+    """A turn holding its conversation's lock, from `acquire` to `release`."""
+
+    def __init__(
+        self,
+        policy: TurnPolicy,
+        client_id: UUID,
+        conversation_id: str,
+        ttl_seconds: int,
+        recent: int | None,
+    ) -> None:
+        self._policy = policy
+        self._scripts = policy.scripts
+        self._keys = ConversationKeys.of(policy.prefix, client_id, conversation_id)
+        self._tenant = TenantKeys.of(policy.prefix, client_id)
+        self._client_id = client_id
+        self._conversation_id = conversation_id
+        self._ttl_seconds = ttl_seconds
+        self._recent = ALL if recent is None else recent
+        self._token = new_token()
+        self._loop = asyncio.get_running_loop()
+        self._started = self._loop.time()
+        self._open = False  # may commit
+        self._holding = False  # the lock may still be ours to give back
+        self._watchdog: Watchdog | None = None
+        self.conversation: Conversation | None = None
+
+    async def acquire(self) -> None:
+        """Take the lock and read the conversation; Busy if the lock is not had in time.
+
+        NotFound if the tenant was deleted (delete_all): it indexes no conversation any more.
+        Whatever it raises, `release` afterwards gives back what it took.
+        """
+        with unavailable(WHAT):
+            found = await self._index_and_take()
+            backoff = Backoff(self._policy.lock_wait_seconds)
+            while found == BUSY:
+                await backoff.pause()
+                script, keys, args = self._take_call()
+                found = await script(keys=keys, args=args)
+        self._holding = True
+        self.conversation = conversation_from(
+            found, self._client_id, self._conversation_id, self._policy.clock
+        )
+        self._watchdog = Watchdog(
+            self._scripts.extend, self._keys.lock, self._token, self._policy.lock_ttl_ms
+        )
+        self._open = True
+
+    async def commit(self, character_id: UUID, turn: tuple[Message, Message]) -> datetime:
+        if not self._open:
+            raise RuntimeError("a turn commits at most once, and only while it holds the lock")
+        self._open = False
+        with unavailable(WHAT):
+            if self._loop.time() - self._started > TURN_ALLOWANCE_SECONDS:
+                await self._index_again()
+            outcome, released = await self._scripts.commit(
+                keys=list(self._keys), args=self._commit_args(character_id, turn)
+            )
+        self._holding = False  # given back, or taken by another turn since: not ours either way
+        if not released:
+            log.warning("a conversation lock expired before its turn was stored")
+        if outcome == GONE:
+            raise NotFound(GONE_DETAIL)
+        if outcome == OTHER_CHARACTER:
+            raise Conflict(CONFLICT_DETAIL)
+        return self._policy.clock.now() + timedelta(seconds=self._ttl_seconds)
+
+    async def release(self) -> None:
+        """End the turn: stop extending the lock, and give it back unless the commit did."""
+        self._open = False
+        if self._watchdog is not None:
+            self._watchdog.stop()
+        if self._holding:
+            await self._give_back()
+
+    async def _index_and_take(self) -> Any:
+        """The first try: index the conversation, take the lock and read, in one pipeline."""
+        try:
+            indexed, found = await self._scripts.pipelined([self._index_call(), self._take_call()])
+        except RedisError as exc:
+            if not isinstance(exc, RedisConnectionError | RedisTimeoutError):
+                # Redis answered, so the take may have worked though the index did not.
+                await self._give_back()
+            raise
+        if indexed != INDEXED:
+            if found != BUSY:
+                await self._give_back()
+            raise NotFound(GONE_DETAIL)
+        return found
+
+    async def _index_again(self) -> None:
+        script, keys, args = self._index_call()
+        if await script(keys=keys, args=args) != INDEXED:
+            raise NotFound(GONE_DETAIL)
+
+    def _index_call(self) -> ScriptCall:
+        ttl_ms = (self._ttl_seconds + TURN_ALLOWANCE_SECONDS) * 1000
+        args: list[EncodableT] = [self._conversation_id, ttl_ms, INDEX_PRUNE_SLACK_MS]
+        return self._scripts.index, list(self._tenant), args
+
+    def _take_call(self) -> ScriptCall:
+        args: list[EncodableT] = [self._token, self._policy.lock_ttl_ms, self._recent]
+        return self._scripts.take_and_read, list(self._keys), args
+
+    def _commit_args(self, character_id: UUID, turn: tuple[Message, Message]) -> list[EncodableT]:
+        return [
+            str(character_id),
+            self._ttl_seconds * 1000,
+            self._policy.max_messages,
+            secrets.token_hex(16),  # the turn's id, so a retried commit stores it once
+            self._token,
+            *map(encode, turn),
+        ]
+
+    async def _give_back(self) -> None:
+        self._holding = False
+        try:
+            await self._scripts.release(keys=[self._keys.lock], args=[self._token])
+        except Exception as exc:  # the lock expires by itself; the turn is done
+            log.warning("could not release a conversation lock: %s", describe(exc))
