@@ -22,7 +22,7 @@ async def _authenticates(app: fastwrap.FastWrap, key: str) -> bool:
 def test_create_prints_the_key_once_and_the_key_works(pg_cli: Cli) -> None:
     result = pg_cli.ok("clients", "create", "Grace@Example.com", "--password", STRONG_PASSWORD)
 
-    assert "email:      grace@example.com" in result.stdout
+    assert "email:      Grace@example.com" in result.stdout  # the domain lower-cased only
     [key_line] = [line for line in result.stdout.splitlines() if line.startswith("api_key:")]
     key = key_line.split()[-1]
     assert key.startswith("fw_")

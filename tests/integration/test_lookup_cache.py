@@ -23,6 +23,7 @@ from fastwrap.adapters.bundles import Storage
 from fastwrap.adapters.postgres.changes import APPLICATION
 from fastwrap.adapters.postgres.storage import open_postgres_storage
 from fastwrap.domain.model import Character, Client
+from fastwrap.domain.updates import CharacterPatch, ClientUpdate
 from tests.contract.seeds import add_client
 
 pytestmark = pytest.mark.integration
@@ -135,8 +136,10 @@ async def test_a_regenerated_key_is_refused_by_the_other_replica(replicas: Repli
     client = await a_client(one)
     assert await two.clients.get_by_key_digest(client.key_digest) == client  # cached on two
 
-    rotated = replace(client, key_digest=uuid4().hex * 2, updated_at=NOW)
-    await one.clients.update(rotated)
+    rotated = await one.clients.update(
+        client.id, ClientUpdate(key_digest=uuid4().hex * 2, updated_at=NOW)
+    )
+    assert rotated is not None
 
     # On the replica that made the change: at once, without waiting for the notice.
     assert await one.clients.get_by_key_digest(client.key_digest) is None
@@ -165,7 +168,9 @@ async def test_a_changed_prompt_reaches_the_next_turn_on_every_replica(
     one, two = replicas
     client, character = await a_character_cached_by_both(replicas)
 
-    await one.characters.update(replace(character, agent_role="You are Grace."))
+    await one.characters.update(
+        client.id, character.id, CharacterPatch(agent_role="You are Grace."), NOW
+    )
 
     assert (await one.characters.get(client.id, character.id)) == replace(
         character, agent_role="You are Grace."

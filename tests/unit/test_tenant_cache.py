@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from uuid import uuid4
 
 from fastwrap.adapters.postgres.cached import TenantCache
@@ -12,6 +13,7 @@ from fastwrap.adapters.postgres.changes import ChangeFeed
 def live_feed() -> ChangeFeed:
     feed = ChangeFeed("postgresql://unused")
     feed.live = True
+    feed.confirmed_at = math.inf  # a lease that never runs out
     return feed
 
 
