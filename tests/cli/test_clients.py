@@ -129,5 +129,15 @@ def test_keys_rotate_prints_a_new_key_and_kills_the_old(pg_cli: Cli, ada: Seeded
     assert pg_cli.with_app(lambda app: _authenticates(app, rotated["api_key"]))
 
 
+def test_keys_rotate_works_for_a_deactivated_client(pg_cli: Cli, ada: Seeded) -> None:
+    """An operator rotates a compromised key before switching the client back on."""
+    pg_cli.ok("clients", "deactivate", ada.email)
+    new_key = pg_cli.ok("keys", "rotate", ada.email).stdout.strip()
+    pg_cli.ok("clients", "activate", ada.email)
+
+    assert pg_cli.with_app(lambda app: _authenticates(app, new_key))
+    assert not pg_cli.with_app(lambda app: _authenticates(app, ada.api_key))
+
+
 def test_keys_rotate_reports_an_unknown_client(pg_cli: Cli) -> None:
     assert pg_cli.error("keys", "rotate", "nobody@example.com").startswith("error: no client")

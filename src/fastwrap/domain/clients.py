@@ -174,8 +174,10 @@ class ClientService:
 
     @staticmethod
     def _authorised_by(client: Client) -> ClientCondition:
-        """The row must still hold the key (and be active) that authorised the request."""
-        return ClientCondition(key_digest=client.key_digest, is_active=True)
+        """The row must still hold the key that authorised the request, and the state the
+        caller saw (active for an API caller; an operator may rotate a deactivated client's
+        key, unless it was reactivated meanwhile)."""
+        return ClientCondition(key_digest=client.key_digest, is_active=client.is_active)
 
     async def _rotate(self, client_id: UUID, condition: ClientCondition) -> IssuedKey | None:
         key = self._keys.generate()
