@@ -22,7 +22,7 @@ async def _authenticates(app: fastwrap.FastWrap, key: str) -> bool:
 def test_create_prints_the_key_once_and_the_key_works(pg_cli: Cli) -> None:
     result = pg_cli.ok("clients", "create", "Grace@Example.com", "--password", STRONG_PASSWORD)
 
-    assert "email:      grace@example.com" in result.stdout
+    assert "email:      Grace@example.com" in result.stdout  # the domain lower-cased only
     [key_line] = [line for line in result.stdout.splitlines() if line.startswith("api_key:")]
     key = key_line.split()[-1]
     assert key.startswith("fw_")
@@ -127,6 +127,16 @@ def test_keys_rotate_prints_a_new_key_and_kills_the_old(pg_cli: Cli, ada: Seeded
     rotated = json.loads(pg_cli.ok("keys", "rotate", ada.client_id, "--json").stdout)
     assert rotated["id"] == ada.client_id
     assert pg_cli.with_app(lambda app: _authenticates(app, rotated["api_key"]))
+
+
+def test_keys_rotate_works_for_a_deactivated_client(pg_cli: Cli, ada: Seeded) -> None:
+    """An operator rotates a compromised key before switching the client back on."""
+    pg_cli.ok("clients", "deactivate", ada.email)
+    new_key = pg_cli.ok("keys", "rotate", ada.email).stdout.strip()
+    pg_cli.ok("clients", "activate", ada.email)
+
+    assert pg_cli.with_app(lambda app: _authenticates(app, new_key))
+    assert not pg_cli.with_app(lambda app: _authenticates(app, ada.api_key))
 
 
 def test_keys_rotate_reports_an_unknown_client(pg_cli: Cli) -> None:

@@ -24,16 +24,19 @@ def fresh_cli(pg_cli: Cli, pg_empty_dsn: str) -> Cli:
 def test_status_then_migrate_then_status(fresh_cli: Cli) -> None:
     before = json.loads(fresh_cli.ok("db", "status", "--json").stdout)
     assert before["applied"] == []
-    assert [m["name"] for m in before["pending"]] == ["schema", "vector_index", "change_notices"]
-    assert "3 pending" in fresh_cli.ok("db", "status").stdout
+    assert [m["name"] for m in before["pending"]] == [
+        "schema", "vector_index", "change_notices", "client_profile",
+    ]  # fmt: skip
+    assert "4 pending" in fresh_cli.ok("db", "status").stdout
 
     migrated = fresh_cli.ok("db", "migrate").stdout
     assert "applied 0001_schema" in migrated
     assert "applied 0002_vector_index" in migrated
     assert "applied 0003_change_notices" in migrated
+    assert "applied 0004_client_profile" in migrated
 
     after = json.loads(fresh_cli.ok("db", "status", "--json").stdout)
-    assert [m["version"] for m in after["applied"]] == [1, 2, 3]
+    assert [m["version"] for m in after["applied"]] == [1, 2, 3, 4]
     assert after["pending"] == []
     assert fresh_cli.ok("db", "status").stdout.rstrip().endswith("up to date")
     again = fresh_cli.ok("db", "migrate").stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from fastwrap.adapters.bundles import Storage
 from fastwrap.domain.errors import Conflict, Invalid, NotFound
 from fastwrap.domain.model import Character, Knowledge
 from fastwrap.domain.pagination import Cursor
+from fastwrap.domain.updates import CharacterPatch
 from tests.contract import seeds
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, 654321, tzinfo=UTC)
@@ -55,8 +57,8 @@ async def test_another_tenants_character_is_invisible(storage: Storage) -> None:
 
     assert await storage.characters.get(stranger, character.id) is None
     assert await storage.characters.list_page(stranger, None, 10) == []
-    with pytest.raises(NotFound):
-        await storage.characters.update(replace(character, client_id=stranger, name="Hijacked"))
+    hijack = CharacterPatch(name="Hijacked")
+    assert await storage.characters.update(stranger, character.id, hijack, T0) is None
     assert await storage.characters.delete(stranger, character.id, T0) is False
     assert await storage.characters.get(owner, character.id) == character
 
@@ -75,24 +77,50 @@ async def test_the_same_id_twice_is_a_conflict(storage: Storage) -> None:
         await storage.characters.add(new_character(owner, id=character.id))
 
 
-async def test_an_update_replaces_fields_but_keeps_created_at(storage: Storage) -> None:
+async def test_an_update_sets_the_fields_it_names_and_nothing_else(storage: Storage) -> None:
     owner = await add_client(storage)
     character = new_character(owner, ttl=60, knowledge=Knowledge(entity_types=("faq",)))
     await storage.characters.add(character)
     later = T0 + timedelta(hours=1)
-    changed = replace(
-        character,
-        name=None,
-        agent_role="You are a librarian.",
-        ttl=None,
-        knowledge=None,
-        created_at=later,
-        updated_at=later,
+
+    renamed = await storage.characters.update(
+        owner, character.id, CharacterPatch(name="Sailor"), later
     )
+    assert renamed == replace(character, name="Sailor", updated_at=later)
 
-    await storage.characters.update(changed)
+    cleared = CharacterPatch(name=None, agent_role="You are a librarian.", ttl=None, knowledge=None)
+    expected = replace(
+        character, name=None, agent_role="You are a librarian.", ttl=None, knowledge=None,
+        updated_at=later,
+    )  # fmt: skip
+    assert await storage.characters.update(owner, character.id, cleared, later) == expected
+    assert await storage.characters.get(owner, character.id) == expected
 
-    assert await storage.characters.get(owner, character.id) == replace(changed, created_at=T0)
+
+async def test_concurrent_patches_of_different_fields_all_take_effect(storage: Storage) -> None:
+    """Two PATCHes at once, one `name`, one `agent_role` (and more): both kept (issue 14)."""
+    owner = await add_client(storage)
+    for _ in range(5):
+        character = new_character(owner)
+        await storage.characters.add(character)
+        patches = [
+            CharacterPatch(name="Renamed"),
+            CharacterPatch(agent_role="You are a librarian."),
+            CharacterPatch(ttl=90),
+            CharacterPatch(knowledge=Knowledge(entity_types=("faq",), top_k=2)),
+        ]
+
+        await asyncio.gather(
+            *(storage.characters.update(owner, character.id, p, T0) for p in patches)
+        )
+
+        assert await storage.characters.get(owner, character.id) == replace(
+            character,
+            name="Renamed",
+            agent_role="You are a librarian.",
+            ttl=90,
+            knowledge=Knowledge(entity_types=("faq",), top_k=2),
+        )
 
 
 async def test_a_deleted_character_is_gone_for_good(storage: Storage) -> None:
@@ -104,8 +132,7 @@ async def test_a_deleted_character_is_gone_for_good(storage: Storage) -> None:
     assert await storage.characters.get(owner, character.id) is None
     assert await storage.characters.list_page(owner, None, 10) == []
     assert await storage.characters.delete(owner, character.id, T0) is False
-    with pytest.raises(NotFound):
-        await storage.characters.update(character)
+    assert await storage.characters.update(owner, character.id, CharacterPatch(), T0) is None
 
 
 async def test_pages_follow_created_at_then_id_within_the_tenant(storage: Storage) -> None:
@@ -137,5 +164,5 @@ async def test_a_nul_character_cannot_be_stored(storage: Storage) -> None:
     with pytest.raises(Invalid):
         await storage.characters.add(new_character(owner, agent_role="nul \x00 inside"))
     with pytest.raises(Invalid):
-        await storage.characters.update(replace(character, name="a\x00"))
+        await storage.characters.update(owner, character.id, CharacterPatch(name="a\x00"), T0)
     assert await storage.characters.list_page(owner, None, 10) == [character]

@@ -11,9 +11,10 @@ from uuid import UUID, uuid4
 import pytest
 
 from fastwrap.adapters.bundles import Storage
-from fastwrap.domain.errors import Conflict, Invalid, NotFound
+from fastwrap.domain.errors import Conflict, Invalid
 from fastwrap.domain.model import Character, Client, EmbeddedSnippet, SearchQuery
 from fastwrap.domain.pagination import Cursor
+from fastwrap.domain.updates import ClientCondition, ClientUpdate
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
 DIM = 4
@@ -39,12 +40,20 @@ def new_client(**overrides: Any) -> Client:
 
 
 async def test_a_client_reads_back_by_id_email_and_digest(storage: Storage) -> None:
-    client = new_client(email="ada@example.com", is_admin=True, is_active=False)
+    client = new_client(
+        email="Ada.Lovelace@example.com",
+        is_admin=True,
+        is_active=False,
+        subscription="pro",
+        store_name="Analytical Engines",
+        phone="+44 20 7946 0000",
+    )
     await storage.clients.add(client)
 
     assert await storage.clients.get(client.id) == client
-    assert await storage.clients.get_by_email("ada@example.com") == client
-    assert await storage.clients.get_by_email("ADA@Example.com") == client
+    assert await storage.clients.get(client.id, include_deleted=True) == client
+    assert await storage.clients.get_by_email("ada.lovelace@example.com") == client
+    assert await storage.clients.get_by_email("ADA.LOVELACE@Example.com") == client
     assert await storage.clients.get_by_key_digest(client.key_digest) == client
     assert await storage.clients.get(uuid4()) is None
     assert await storage.clients.get_by_email("nobody@example.com") is None
@@ -83,6 +92,9 @@ async def test_a_deleted_client_is_gone_and_frees_its_email(storage: Storage) ->
 
     assert await storage.clients.delete(client.id, T0 + timedelta(seconds=1)) is True
     assert await storage.clients.get(client.id) is None
+    deleted = replace(client, deleted_at=T0 + timedelta(seconds=1))
+    assert await storage.clients.get(client.id, include_deleted=True) == deleted
+    assert await storage.clients.list_page(None, 10, include_deleted=True) == [deleted]
     assert await storage.clients.get_by_email("ada@example.com") is None
     assert await storage.clients.get_by_key_digest(client.key_digest) is None
     assert await storage.clients.list_page(None, 10) == []
@@ -94,26 +106,44 @@ async def test_a_deleted_client_is_gone_and_frees_its_email(storage: Storage) ->
     assert await storage.clients.get_by_email("ada@example.com") == again
 
 
-async def test_an_update_replaces_fields_but_keeps_created_at(storage: Storage) -> None:
-    client = new_client()
+async def test_an_update_sets_the_fields_it_names_and_nothing_else(storage: Storage) -> None:
+    client = new_client(subscription="free", phone="+1 555 0100")
     await storage.clients.add(client)
     later = T0 + timedelta(minutes=5)
-    changed = replace(
-        client,
-        email="new@example.com",
-        password_hash="$2b$04$other",
-        key_digest="f" * 64,
-        is_admin=True,
-        is_active=False,
-        created_at=later,
-        updated_at=later,
+
+    updated = await storage.clients.update(
+        client.id, ClientUpdate(key_digest="f" * 64, subscription=None, updated_at=later)
     )
 
-    await storage.clients.update(changed)
-
-    assert await storage.clients.get(client.id) == replace(changed, created_at=T0)
+    expected = replace(client, key_digest="f" * 64, subscription=None, updated_at=later)
+    assert updated == expected
+    assert await storage.clients.get(client.id) == expected
     assert await storage.clients.get_by_key_digest(client.key_digest) is None
-    assert await storage.clients.get_by_key_digest("f" * 64) == replace(changed, created_at=T0)
+    assert await storage.clients.get_by_key_digest("f" * 64) == expected
+
+    everything = ClientUpdate(
+        email="New@example.com",
+        password_hash="$2b$04$other",
+        key_digest="e" * 64,
+        is_admin=True,
+        is_active=False,
+        subscription="pro",
+        store_name="Ada's",
+        phone="123",
+        updated_at=later,
+    )
+    assert await storage.clients.update(client.id, everything) == replace(
+        client,
+        email="New@example.com",
+        password_hash="$2b$04$other",
+        key_digest="e" * 64,
+        is_admin=True,
+        is_active=False,
+        subscription="pro",
+        store_name="Ada's",
+        phone="123",
+        updated_at=later,
+    )
 
 
 async def test_an_update_to_a_taken_email_is_a_conflict(storage: Storage) -> None:
@@ -122,20 +152,95 @@ async def test_an_update_to_a_taken_email_is_a_conflict(storage: Storage) -> Non
     await storage.clients.add(bob)
 
     with pytest.raises(Conflict, match="email"):
-        await storage.clients.update(replace(bob, email="ADA@example.com"))
-    await storage.clients.update(replace(bob, email="BOB@example.com"))  # its own email is fine
+        await storage.clients.update(bob.id, ClientUpdate(email="ADA@example.com", updated_at=T0))
+    assert await storage.clients.get(bob.id) == bob
+    # Its own email in another case is fine, and is stored as given.
+    await storage.clients.update(bob.id, ClientUpdate(email="BOB@example.com", updated_at=T0))
     assert await storage.clients.get(bob.id) == replace(bob, email="BOB@example.com")
 
 
-async def test_updating_a_deleted_or_unknown_client_is_not_found(storage: Storage) -> None:
+async def test_updating_a_deleted_or_unknown_client_changes_nothing(storage: Storage) -> None:
     client = new_client()
     await storage.clients.add(client)
     await storage.clients.delete(client.id, T0)
+    change = ClientUpdate(is_active=False, updated_at=T0)
 
-    with pytest.raises(NotFound):
-        await storage.clients.update(client)
-    with pytest.raises(NotFound):
-        await storage.clients.update(new_client())
+    assert await storage.clients.update(client.id, change) is None
+    assert await storage.clients.update(uuid4(), change) is None
+    assert await storage.clients.get(client.id, include_deleted=True) == replace(
+        client, deleted_at=T0
+    )
+
+
+async def test_a_conditional_update_applies_only_to_the_row_it_expects(storage: Storage) -> None:
+    client = new_client()
+    await storage.clients.add(client)
+    rotate = ClientUpdate(key_digest="a" * 64, updated_at=T0)
+
+    for stale in (
+        ClientCondition(key_digest="0" * 64),
+        ClientCondition(password_hash="$2b$04$stale"),
+        ClientCondition(is_active=False),
+        ClientCondition(key_digest=client.key_digest, password_hash="$2b$04$stale"),
+    ):
+        assert await storage.clients.update(client.id, rotate, stale) is None
+    assert await storage.clients.get(client.id) == client
+
+    current = ClientCondition(
+        key_digest=client.key_digest, password_hash=client.password_hash, is_active=True
+    )
+    assert await storage.clients.update(client.id, rotate, current) == replace(
+        client, key_digest="a" * 64
+    )
+
+
+async def test_concurrent_writes_of_different_fields_all_take_effect(storage: Storage) -> None:
+    """A login, a password change, an admin's deactivation and profile edits at once: each
+    names its own fields, so none undoes another (the lost updates of issue 14)."""
+    for _ in range(5):
+        client = new_client()
+        await storage.clients.add(client)
+        changes = [
+            ClientUpdate(key_digest=uuid4().hex * 2, updated_at=T0),
+            ClientUpdate(password_hash="$2b$04$changed", updated_at=T0),
+            ClientUpdate(is_active=False, updated_at=T0),
+            ClientUpdate(is_admin=True, updated_at=T0),
+            ClientUpdate(email=f"moved-{client.id.hex[:8]}@example.com", updated_at=T0),
+            ClientUpdate(subscription="pro", updated_at=T0),
+            ClientUpdate(store_name="Shop", updated_at=T0),
+            ClientUpdate(phone="555", updated_at=T0),
+        ]
+
+        await asyncio.gather(*(storage.clients.update(client.id, c) for c in changes))
+
+        found = await storage.clients.get(client.id)
+        assert found is not None
+        assert found.key_digest == changes[0].key_digest
+        assert (found.password_hash, found.is_active, found.is_admin) == (
+            "$2b$04$changed", False, True,
+        )  # fmt: skip
+        assert found.email == changes[4].email
+        assert (found.subscription, found.store_name, found.phone) == ("pro", "Shop", "555")
+
+
+async def test_of_concurrent_rotations_from_one_key_exactly_one_wins(storage: Storage) -> None:
+    client = new_client()
+    await storage.clients.add(client)
+    new_digests = [uuid4().hex * 2 for _ in range(12)]
+    same_key = ClientCondition(key_digest=client.key_digest)
+
+    results = await asyncio.gather(
+        *(
+            storage.clients.update(client.id, ClientUpdate(key_digest=d, updated_at=T0), same_key)
+            for d in new_digests
+        )
+    )
+
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    assert await storage.clients.get_by_key_digest(winners[0].key_digest) == winners[0]
+    for digest in {client.key_digest, *new_digests} - {winners[0].key_digest}:
+        assert await storage.clients.get_by_key_digest(digest) is None
 
 
 async def test_only_the_first_admin_can_be_bootstrapped(storage: Storage) -> None:
@@ -179,6 +284,13 @@ async def test_pages_follow_created_at_then_id_after_the_cursor(storage: Storage
 
     assert [c.id for c in first] + [c.id for c in rest] == expected
     assert await storage.clients.list_page(Cursor(later.created_at, later.id), 3) == []
+
+    # An admin's view, deleted clients included, in the same order.
+    with_deleted = sorted([*expected[1:4], deleted.id])
+    after_earlier = Cursor(earlier.created_at, earlier.id)
+    page = await storage.clients.list_page(after_earlier, 4, include_deleted=True)
+    assert [c.id for c in page] == with_deleted
+    assert [c.deleted_at for c in page if c.id == deleted.id] == [T0]
 
 
 async def test_deleting_a_client_soft_deletes_its_characters_and_snippets(

@@ -80,8 +80,15 @@ async def test_admin_manages_clients(api: httpx.AsyncClient, alice: Tenant) -> N
 
     await make_character(api, alice)
     assert (await api.delete(url, headers=admin.headers)).status_code == 204
-    assert (await api.get(url, headers=admin.headers)).status_code == 404
     assert (await api.get("/api/characters", headers=alice.headers)).status_code == 401
+    # Admins still see a deleted client, with deleted_at; writes find it gone.
+    gone = await api.get(url, headers=admin.headers)
+    assert gone.status_code == 200
+    assert gone.json()["data"]["deleted_at"] is not None
+    assert (
+        await api.patch(url, json={"is_active": True}, headers=admin.headers)
+    ).status_code == 404
+    assert (await api.delete(url, headers=admin.headers)).status_code == 404
 
 
 async def test_an_admin_cannot_delete_itself(api: httpx.AsyncClient) -> None:

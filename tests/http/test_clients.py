@@ -13,7 +13,7 @@ async def test_signup_returns_the_client_and_its_key_once(api: httpx.AsyncClient
     )
     assert response.status_code == 201
     data = response.json()["data"]
-    assert data["email"] == "carol@example.com"
+    assert data["email"] == "Carol@example.com"  # as given, but the domain lower-cased
     assert data["api_key"].startswith("fw_")
     assert "password_hash" not in data
     assert "key_digest" not in data
@@ -107,7 +107,7 @@ async def test_patch_me_changes_exactly_one_field(api: httpx.AsyncClient, alice:
     ok = {"current_password": STRONG_PASSWORD, "email": "A2@example.com"}
     response = await api.patch("/clients/me", json=ok, headers=alice.headers)
     assert response.status_code == 200
-    assert response.json()["data"]["email"] == "a2@example.com"
+    assert response.json()["data"]["email"] == "A2@example.com"
 
     change = {"current_password": STRONG_PASSWORD, "password": "Brand-new-pass-2"}
     assert (await api.patch("/clients/me", json=change, headers=alice.headers)).status_code == 200

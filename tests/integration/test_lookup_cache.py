@@ -9,9 +9,11 @@ none of them could pass against a storage that simply asks the database every ti
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
@@ -23,6 +25,7 @@ from fastwrap.adapters.bundles import Storage
 from fastwrap.adapters.postgres.changes import APPLICATION
 from fastwrap.adapters.postgres.storage import open_postgres_storage
 from fastwrap.domain.model import Character, Client
+from fastwrap.domain.updates import CharacterPatch, ClientUpdate
 from tests.contract.seeds import add_client
 
 pytestmark = pytest.mark.integration
@@ -135,13 +138,29 @@ async def test_a_regenerated_key_is_refused_by_the_other_replica(replicas: Repli
     client = await a_client(one)
     assert await two.clients.get_by_key_digest(client.key_digest) == client  # cached on two
 
-    rotated = replace(client, key_digest=uuid4().hex * 2, updated_at=NOW)
-    await one.clients.update(rotated)
+    rotated = await one.clients.update(
+        client.id, ClientUpdate(key_digest=uuid4().hex * 2, updated_at=NOW)
+    )
+    assert rotated is not None
 
-    # On the replica that made the change: at once, without waiting for the notice.
+    # The write returned once the other replica confirmed it read the notice: at once, on both.
     assert await one.clients.get_by_key_digest(client.key_digest) is None
-    await soon(lambda: two.clients.get_by_key_digest(client.key_digest), lambda c: c is None)
+    assert await two.clients.get_by_key_digest(client.key_digest) is None
     assert await two.clients.get_by_key_digest(rotated.key_digest) == rotated
+
+
+async def test_a_deactivation_holds_on_every_replica_when_it_returns(replicas: Replicas) -> None:
+    one, two = replicas
+    client = await a_client(one)
+    for replica in replicas:
+        assert await replica.clients.get_by_key_digest(client.key_digest) == client
+
+    await two.clients.update(client.id, ClientUpdate(is_active=False, updated_at=NOW))
+
+    for replica in replicas:
+        found = await replica.clients.get_by_key_digest(client.key_digest)
+        assert found is not None
+        assert not found.is_active
 
 
 async def test_a_deleted_client_and_its_characters_are_gone_everywhere(
@@ -155,7 +174,7 @@ async def test_a_deleted_client_and_its_characters_are_gone_everywhere(
 
     assert await one.clients.get_by_key_digest(client.key_digest) is None
     assert await one.characters.get(client.id, character.id) is None
-    await soon(lambda: two.clients.get_by_key_digest(client.key_digest), lambda c: c is None)
+    assert await two.clients.get_by_key_digest(client.key_digest) is None
     assert await two.characters.get(client.id, character.id) is None
 
 
@@ -165,7 +184,9 @@ async def test_a_changed_prompt_reaches_the_next_turn_on_every_replica(
     one, two = replicas
     client, character = await a_character_cached_by_both(replicas)
 
-    await one.characters.update(replace(character, agent_role="You are Grace."))
+    await one.characters.update(
+        client.id, character.id, CharacterPatch(agent_role="You are Grace."), NOW
+    )
 
     assert (await one.characters.get(client.id, character.id)) == replace(
         character, agent_role="You are Grace."
@@ -235,3 +256,58 @@ async def test_a_truncate_empties_every_cache(replicas: Replicas, pg_dsn: str) -
     await sql(pg_dsn, "TRUNCATE clients, characters, embeddings")
 
     await soon(lambda: two.clients.get_by_key_digest(client.key_digest), lambda c: c is None)
+
+
+async def listener_pids(dsn: str) -> set[int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = $1", APPLICATION
+        )
+    finally:
+        await conn.close()
+    return {row["pid"] for row in rows}
+
+
+@contextmanager
+def frozen(pid: int) -> Iterator[None]:
+    """The server process behind one connection, stopped: a replica cut off from its notices
+    (its socket stays open, so nothing tells it the notices stopped)."""
+    try:
+        os.kill(pid, signal.SIGSTOP)
+    except (PermissionError, ProcessLookupError):
+        pytest.skip("the test database server is not a local process this test can pause")
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+async def test_a_replica_cut_off_from_the_notices_serves_no_revoked_key(
+    pg_dsn: str, pg_embedding_dim: int
+) -> None:
+    """The other replica never answers the rotation's sync, so the rotation waits out its
+    lease; by the time it returns, that replica no longer serves its cached rows."""
+    async with AsyncExitStack() as stack:
+
+        async def replica() -> Storage:
+            return await stack.enter_async_context(
+                open_postgres_storage(
+                    pg_dsn, adapter="postgres", pool_min=1, pool_max=2,
+                    embedding_dim=pg_embedding_dim, lookup_cache_size=100,
+                )
+            )  # fmt: skip
+
+        one = await replica()
+        [one_listener] = await listener_pids(pg_dsn)
+        two = await replica()
+        client = await a_client(two)
+        assert await one.clients.get_by_key_digest(client.key_digest) == client  # cached
+
+        with frozen(one_listener):
+            change = ClientUpdate(key_digest=uuid4().hex * 2, updated_at=NOW)
+            rotated = await two.clients.update(client.id, change)
+
+            assert await one.clients.get_by_key_digest(client.key_digest) is None
+            assert rotated is not None
+            assert await one.clients.get_by_key_digest(rotated.key_digest) == rotated

@@ -186,11 +186,12 @@ async def test_settings_and_a_container_are_exclusive() -> None:
 async def test_migrate_and_status_through_the_library(pg_empty_dsn: str) -> None:
     settings = hermetic_settings(fastwrap_storage="postgres", database_url=pg_empty_dsn)
 
-    assert len((await fastwrap.migration_status(settings)).pending) == 3
+    assert len((await fastwrap.migration_status(settings)).pending) == 4
     assert await fastwrap.migrate(settings) == [
         "0001_schema",
         "0002_vector_index",
         "0003_change_notices",
+        "0004_client_profile",
     ]
     assert await fastwrap.migrate(settings) == []
     assert (await fastwrap.migration_status(settings)).pending == ()

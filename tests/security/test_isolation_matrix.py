@@ -240,4 +240,7 @@ async def test_lists_search_knowledge_and_shared_ids_never_cross_tenants(
 
     listed = await api.get("/admin/clients", headers=world.keys["admin"])
     for client in listed.json()["data"]["items"]:
-        assert set(client) == {"id", "email", "is_admin", "is_active", "created_at", "updated_at"}
+        assert set(client) == {
+            *("id", "email", "is_admin", "is_active", "created_at", "updated_at", "deleted_at"),
+            *("subscription", "store_name", "phone"),
+        }  # never the password hash or the key digest

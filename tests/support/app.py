@@ -114,3 +114,15 @@ async def live_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,
     ):
         yield client
+
+
+async def bootstrap_admin(client: httpx.AsyncClient, email: str = "root@example.com") -> Tenant:
+    """The first admin, made with the service key."""
+    response = await client.post(
+        "/internal/bootstrap-admin",
+        json={"email": email, "password": STRONG_PASSWORD},
+        headers={"x-fastwrap-api-key": SERVICE_KEY},
+    )
+    assert response.status_code == 201, response.text
+    data = response.json()["data"]
+    return Tenant(id=data["id"], email=data["email"], key=data["api_key"])

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from uuid import uuid4
 
 from fastwrap.adapters.postgres.cached import TenantCache
-from fastwrap.adapters.postgres.changes import ChangeFeed
+from fastwrap.adapters.postgres.changes import LEASE, ChangeFeed
 
 
 def live_feed() -> ChangeFeed:
     feed = ChangeFeed("postgresql://unused")
     feed.live = True
+    feed.confirmed_at = math.inf  # a lease that never runs out
     return feed
 
 
@@ -94,3 +97,53 @@ async def test_misses_are_not_kept_and_the_size_is_bounded() -> None:
     reload_a = Loader("a again")
     assert await cache.through("a", reload_a, lambda _: tenant) == "a again"  # oldest went
     assert reload_a.calls == 1
+
+
+async def test_nothing_of_a_tenant_is_served_or_kept_while_this_process_writes_it() -> None:
+    """An answer read before a local write commits must not outlive the write, even if it
+    arrives after the write's own eviction (the write is still in flight)."""
+    feed, tenant = live_feed(), uuid4()
+    cache: TenantCache[str, str] = TenantCache(feed, 10)
+    await cache.through("k", Loader("old row"), lambda _: tenant)
+
+    with feed.writing(tenant):
+        # Evicted before the write: the cached row is not served while it is in flight.
+        during = Loader("old row, read before the commit")
+        assert await cache.through("k", during, lambda _: tenant) == during.value
+        assert await cache.through("k", during, lambda _: tenant) == during.value
+        assert during.calls == 2  # and not kept either
+    after = Loader("new row")
+    assert await cache.through("k", after, lambda _: tenant) == "new row"
+    assert await cache.through("k", after, lambda _: tenant) == "new row"
+    assert after.calls == 1  # kept again once the write is over
+
+
+async def test_a_lookup_that_a_local_write_overtook_is_not_kept() -> None:
+    feed, tenant = live_feed(), uuid4()
+    cache: TenantCache[str, str] = TenantCache(feed, 10)
+    load = Loader("old row")
+    load.gate = asyncio.Event()
+    lookup = asyncio.create_task(cache.through("k", load, lambda _: tenant))
+    await load.entered.wait()
+
+    with feed.writing(tenant):  # a write starts and commits while the lookup is in flight
+        pass
+    load.gate.set()
+    await lookup
+
+    load.gate, load.value = None, "new row"
+    assert await cache.through("k", load, lambda _: tenant) == "new row"
+
+
+async def test_without_a_recent_confirmation_the_cache_is_bypassed() -> None:
+    """The lease: a process that has not heard from the database lately serves nothing from
+    memory (here the last confirmation is set long ago)."""
+    feed, tenant = live_feed(), uuid4()
+    cache: TenantCache[str, str] = TenantCache(feed, 10)
+    load = Loader("row")
+    await cache.through("k", load, lambda _: tenant)
+
+    feed.confirmed_at = time.monotonic() - 2 * LEASE
+    assert await cache.through("k", load, lambda _: tenant) == "row"
+    assert await cache.through("k", load, lambda _: tenant) == "row"
+    assert load.calls == 3

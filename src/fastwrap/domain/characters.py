@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from uuid import UUID, uuid4
 
 from fastwrap.domain.errors import Invalid, NotFound
 from fastwrap.domain.model import ENTITY_TYPE_RE, Character, Knowledge, Page
 from fastwrap.domain.pagination import Cursor, check_limit, page_of
+from fastwrap.domain.storable import check_text
+from fastwrap.domain.updates import KEEP, CharacterPatch
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.repositories import CharacterRepository
+
+__all__ = ["UNSET", "CharacterDraft", "CharacterPatch", "CharacterService"]
 
 MAX_NAME = 100
 MAX_AGENT_ROLE = 20_000
 MAX_TTL = 604_800
 MAX_KNOWLEDGE_TOP_K = 50
 
-
-class _Unset:
-    """Marks a field a PATCH did not send (distinct from an explicit null)."""
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET = _Unset()
+UNSET = KEEP  # a field a PATCH did not send (distinct from an explicit null)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,26 +31,35 @@ class CharacterDraft:
     knowledge: Knowledge | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CharacterPatch:
-    """Only the fields that are not UNSET change; None clears an optional field."""
-
-    name: str | _Unset | None = UNSET
-    agent_role: str | _Unset | None = UNSET  # None is refused: the prompt is required
-    ttl: int | _Unset | None = UNSET
-    knowledge: Knowledge | _Unset | None = UNSET
-
-
-def _check(character: Character) -> Character:
-    if character.name is not None and len(character.name) > MAX_NAME:
+def _check_name(name: str | None) -> None:
+    if name is not None and len(name) > MAX_NAME:
         raise Invalid(f"name must be at most {MAX_NAME} characters")
-    if not 1 <= len(character.agent_role) <= MAX_AGENT_ROLE:
+    check_text("name", name)
+
+
+def _check_agent_role(agent_role: str | None) -> None:
+    if agent_role is None:
+        raise Invalid("agent_role cannot be removed")
+    if not 1 <= len(agent_role) <= MAX_AGENT_ROLE:
         raise Invalid(f"agent_role must be 1-{MAX_AGENT_ROLE} characters")
-    if character.ttl is not None and not 1 <= character.ttl <= MAX_TTL:
+    check_text("agent_role", agent_role)
+
+
+def _check_ttl(ttl: int | None) -> None:
+    if ttl is not None and not 1 <= ttl <= MAX_TTL:
         raise Invalid(f"ttl must be between 1 and {MAX_TTL} seconds")
-    if character.knowledge is not None:
-        _check_knowledge(character.knowledge)
-    return character
+
+
+def _check_patch(patch: CharacterPatch) -> None:
+    """Each field on its own: a patch is applied to the row as it is when it is written."""
+    if patch.name is not KEEP:
+        _check_name(patch.name)
+    if patch.agent_role is not KEEP:
+        _check_agent_role(patch.agent_role)
+    if patch.ttl is not KEEP:
+        _check_ttl(patch.ttl)
+    if patch.knowledge is not KEEP and patch.knowledge is not None:
+        _check_knowledge(patch.knowledge)
 
 
 def _check_knowledge(knowledge: Knowledge) -> None:
@@ -74,18 +79,24 @@ class CharacterService:
         self._clock = clock
 
     async def create(self, client_id: UUID, draft: CharacterDraft) -> Character:
-        now = self._clock.now()
-        character = _check(
-            Character(
-                id=uuid4(),
-                client_id=client_id,
+        _check_patch(
+            CharacterPatch(
                 name=draft.name,
                 agent_role=draft.agent_role,
                 ttl=draft.ttl,
                 knowledge=draft.knowledge,
-                created_at=now,
-                updated_at=now,
             )
+        )
+        now = self._clock.now()
+        character = Character(
+            id=uuid4(),
+            client_id=client_id,
+            name=draft.name,
+            agent_role=draft.agent_role,
+            ttl=draft.ttl,
+            knowledge=draft.knowledge,
+            created_at=now,
+            updated_at=now,
         )
         await self._characters.add(character)
         return character
@@ -103,16 +114,12 @@ class CharacterService:
         return page_of(rows, limit, lambda c: Cursor(c.created_at, c.id))
 
     async def update(self, client_id: UUID, character_id: UUID, patch: CharacterPatch) -> Character:
-        current = await self.get(client_id, character_id)
-        changes = {
-            name: value
-            for name in ("name", "agent_role", "ttl", "knowledge")
-            if (value := getattr(patch, name)) is not UNSET
-        }
-        if "agent_role" in changes and changes["agent_role"] is None:
-            raise Invalid("agent_role cannot be removed")
-        updated = _check(replace(current, **changes, updated_at=self._clock.now()))
-        await self._characters.update(updated)
+        """Change only the fields `patch` sends; a concurrent PATCH of other fields keeps its
+        changes (the store applies both to the latest row)."""
+        _check_patch(patch)
+        updated = await self._characters.update(client_id, character_id, patch, self._clock.now())
+        if updated is None:
+            raise NotFound("character not found")
         return updated
 
     async def delete(self, client_id: UUID, character_id: UUID) -> None:

@@ -13,11 +13,13 @@ _EMAIL_RE = re.compile(rf"^{_LOCAL}@{_LABEL}(?:\.{_LABEL})+$")
 
 
 def normalise_email(raw: str) -> str:
-    """Trimmed and lower-cased, so that uniqueness is case-insensitive."""
-    email = raw.strip().lower()
+    """Trimmed, with the domain lower-cased and the local part as given (the original
+    FastWrap's behaviour). Stores compare emails case-insensitively, so `Ada@x.org` and
+    `ada@X.org` are one address for uniqueness and log-in."""
+    email = raw.strip()
     if len(email) > MAX_EMAIL_LENGTH or not _EMAIL_RE.fullmatch(email):
         raise Invalid("email is not a valid address")
-    local = email.split("@", 1)[0]
+    local, domain = email.split("@", 1)
     if local.startswith(".") or local.endswith(".") or ".." in local:
         raise Invalid("email is not a valid address")
-    return email
+    return f"{local}@{domain.lower()}"

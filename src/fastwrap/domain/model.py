@@ -22,7 +22,11 @@ ENTITY_TYPE_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Client:
-    """A tenant. `key_digest` is the SHA-256 of its API key; the key itself is never kept."""
+    """A tenant. `key_digest` is the SHA-256 of its API key; the key itself is never kept.
+
+    `subscription`, `store_name` and `phone` are the original FastWrap's admin-set fields;
+    `deleted_at` is set only on a soft-deleted client, which only admins' reads return.
+    """
 
     id: UUID
     email: str
@@ -30,8 +34,12 @@ class Client:
     key_digest: str
     is_admin: bool = False
     is_active: bool = True
+    subscription: str | None = None
+    store_name: str | None = None
+    phone: str | None = None
     created_at: datetime
     updated_at: datetime
+    deleted_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,6 +17,7 @@ from fastwrap.domain.model import (
     Snippet,
     SnippetInput,
 )
+from fastwrap.domain.storable import check_json, check_text
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.embeddings import Embedder
 from fastwrap.ports.repositories import VectorIndex
@@ -35,28 +36,9 @@ def check_entity(entity_type: str, entity_id: str) -> None:
         raise Invalid("entity_id must be 1-128 characters of [A-Za-z0-9._:@-]")
 
 
-def _depth(value: object) -> int:
-    """Nesting depth without recursion, so no input can exhaust the stack."""
-    deepest, pending = 0, [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        deepest = max(deepest, depth)
-        if depth > MAX_METADATA_DEPTH:
-            break
-        if isinstance(item, dict):
-            pending.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list | tuple):
-            pending.extend((child, depth + 1) for child in item)
-    return deepest
-
-
 def _check_metadata(metadata: JsonObject) -> None:
-    if _depth(metadata) > MAX_METADATA_DEPTH:
-        raise Invalid(f"metadata must be nested at most {MAX_METADATA_DEPTH} levels deep")
-    try:
-        size = len(json.dumps(metadata, ensure_ascii=False).encode())
-    except (UnicodeEncodeError, ValueError) as exc:  # lone surrogates, NaN-like oddities
-        raise Invalid("metadata must be valid JSON text (no lone surrogates)") from exc
+    check_json("metadata", metadata, MAX_METADATA_DEPTH)
+    size = len(json.dumps(metadata, ensure_ascii=False).encode())
     if size > MAX_METADATA_BYTES:
         raise Invalid(f"metadata must be at most {MAX_METADATA_BYTES} bytes of JSON")
 
@@ -69,6 +51,7 @@ def _check_items(items: Sequence[SnippetInput]) -> None:
         check_entity(item.entity_type, item.entity_id)
         if not 1 <= len(item.content) <= MAX_CONTENT:
             raise Invalid(f"content must be 1-{MAX_CONTENT} characters")
+        check_text("content", item.content)
         _check_metadata(item.metadata)
         key = (item.entity_type, item.entity_id)
         if key in seen:
@@ -111,6 +94,7 @@ class VectorService:
     ) -> list[SearchHit]:
         if not 1 <= len(text) <= MAX_CONTENT:
             raise Invalid(f"query must be 1-{MAX_CONTENT} characters")
+        check_text("query", text)
         if not 1 <= top_k <= MAX_TOP_K:
             raise Invalid(f"top_k must be between 1 and {MAX_TOP_K}")
         for entity_type in entity_types or ():

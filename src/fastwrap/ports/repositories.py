@@ -16,6 +16,7 @@ from fastwrap.domain.model import (
     Snippet,
 )
 from fastwrap.domain.pagination import Cursor
+from fastwrap.domain.updates import ANY_CLIENT, CharacterPatch, ClientCondition, ClientUpdate
 
 
 class ClientRepository(Protocol):
@@ -27,25 +28,31 @@ class ClientRepository(Protocol):
     async def add_first_admin(self, client: Client) -> None:
         """Insert an admin, atomically refusing (Conflict) if any live admin exists."""
 
-    async def update(self, client: Client) -> None:
-        """Replace a live client's fields; Conflict on a taken email, NotFound if gone."""
+    async def update(
+        self, client_id: UUID, update: ClientUpdate, condition: ClientCondition = ANY_CLIENT
+    ) -> Client | None:
+        """Set the fields `update` names on a live client, in one atomic step, if the row still
+        matches `condition`; the row as it then is, or None (no such live client, or it no
+        longer matches). Conflict on a taken email."""
 
     async def delete(self, client_id: UUID, at: datetime) -> bool:
         """Soft-delete a live client with its characters and snippets in one step."""
 
 
 class ClientReader(Protocol):
-    """Reads live (not soft-deleted) clients."""
+    """Reads live (not soft-deleted) clients; admins' reads may include deleted ones."""
 
-    async def get(self, client_id: UUID) -> Client | None: ...
+    async def get(self, client_id: UUID, *, include_deleted: bool = False) -> Client | None: ...
 
     async def get_by_email(self, email: str) -> Client | None:
         """`email` is already normalised (lower case)."""
 
     async def get_by_key_digest(self, digest: str) -> Client | None: ...
 
-    async def list_page(self, after: Cursor | None, limit: int) -> list[Client]:
-        """Up to `limit` live clients ordered by (created_at, id), strictly after `after`."""
+    async def list_page(
+        self, after: Cursor | None, limit: int, *, include_deleted: bool = False
+    ) -> list[Client]:
+        """Up to `limit` clients ordered by (created_at, id), strictly after `after`."""
 
 
 class CharacterRepository(Protocol):
@@ -58,8 +65,11 @@ class CharacterRepository(Protocol):
     async def list_page(self, client_id: UUID, after: Cursor | None, limit: int) -> list[Character]:
         """Up to `limit` live characters ordered by (created_at, id), strictly after `after`."""
 
-    async def update(self, character: Character) -> None:
-        """Replace a live character's fields; NotFound if it is gone."""
+    async def update(
+        self, client_id: UUID, character_id: UUID, patch: CharacterPatch, at: datetime
+    ) -> Character | None:
+        """Set the fields `patch` names (and updated_at) on a live character in one atomic
+        step; the row as it then is, or None if there is no such live character."""
 
     async def delete(self, client_id: UUID, character_id: UUID, at: datetime) -> bool: ...
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -13,13 +13,14 @@ from fastwrap.adapters.memory.clients import (
     as_jsonb,
     check_storable,
 )
-from fastwrap.domain.errors import Conflict, NotFound
+from fastwrap.domain.errors import Conflict
 from fastwrap.domain.model import Character
 from fastwrap.domain.pagination import Cursor
+from fastwrap.domain.updates import KEEP, CharacterPatch
 from fastwrap.ports.repositories import CharacterRepository
 
 CHARACTER_EXISTS = "character already exists"
-CHARACTER_NOT_FOUND = "character not found"
+PATCHABLE = tuple(f.name for f in fields(CharacterPatch))
 
 
 def _check_storable(character: Character) -> None:
@@ -60,12 +61,18 @@ class InMemoryCharacterRepository(CharacterRepository):
         rows.sort(key=lambda c: (c.created_at, c.id))
         return rows[: max(limit, 0)]
 
-    async def update(self, character: Character) -> None:
-        record = self._live(character.client_id, character.id)
+    async def update(
+        self, client_id: UUID, character_id: UUID, patch: CharacterPatch, at: datetime
+    ) -> Character | None:
+        # No await between the read and the write: the update is atomic, as in PostgreSQL.
+        record = self._live(client_id, character_id)
         if record is None:
-            raise NotFound(CHARACTER_NOT_FOUND)
-        _check_storable(character)
-        record.value = replace(character, created_at=record.value.created_at)
+            return None
+        changes = {name: value for name in PATCHABLE if (value := getattr(patch, name)) is not KEEP}
+        updated = replace(record.value, **changes, updated_at=at)
+        _check_storable(updated)
+        record.value = updated
+        return updated
 
     async def delete(self, client_id: UUID, character_id: UUID, at: datetime) -> bool:
         record = self._live(client_id, character_id)

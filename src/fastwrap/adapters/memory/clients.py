@@ -8,7 +8,7 @@ existing client row (the foreign keys), so the contract suites hold for both ada
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -16,6 +16,7 @@ from uuid import UUID
 from fastwrap.domain.errors import Conflict, Invalid, NotFound
 from fastwrap.domain.model import Character, Client, Snippet
 from fastwrap.domain.pagination import Cursor
+from fastwrap.domain.updates import ANY_CLIENT, KEEP, ClientCondition, ClientUpdate
 from fastwrap.ports.repositories import ClientReader, ClientRepository
 
 # The same words the PostgreSQL adapter uses for the same constraints.
@@ -74,6 +75,26 @@ def after_cursor(created_at: datetime, ident: UUID, after: Cursor | None) -> boo
     return after is None or (created_at, ident) > (after.created_at, after.id)
 
 
+# The fields a ClientUpdate may set (all of its fields).
+UPDATABLE = tuple(f.name for f in fields(ClientUpdate))
+
+
+def _matches(client: Client, condition: ClientCondition) -> bool:
+    c = condition
+    return (
+        (c.key_digest is None or client.key_digest == c.key_digest)
+        and (c.password_hash is None or client.password_hash == c.password_hash)
+        and (c.is_active is None or client.is_active == c.is_active)
+    )
+
+
+def _as_read(record: Record[Client]) -> Client:
+    """A client as a read returns it: with deleted_at when it is deleted."""
+    if record.deleted_at is None:
+        return record.value
+    return replace(record.value, deleted_at=record.deleted_at)
+
+
 class InMemoryClientRepository(ClientRepository, ClientReader):
     def __init__(self, state: MemoryState | None = None) -> None:
         self._state = state or MemoryState()
@@ -83,6 +104,7 @@ class InMemoryClientRepository(ClientRepository, ClientReader):
 
     def _check_unique(self, client: Client) -> None:
         check_storable(client.email, client.password_hash, client.key_digest)
+        check_storable(client.subscription, client.store_name, client.phone)
         email = client.email.lower()
         if any(c.email.lower() == email and c.id != client.id for c in self._live()):
             raise Conflict(EMAIL_TAKEN)
@@ -104,12 +126,20 @@ class InMemoryClientRepository(ClientRepository, ClientReader):
             raise Conflict(ADMIN_EXISTS)
         await self.add(client)
 
-    async def update(self, client: Client) -> None:
-        record = self._state.clients.get(client.id)
-        if record is None or record.deleted_at is not None:
-            raise NotFound(CLIENT_NOT_FOUND)
-        self._check_unique(client)
-        record.value = replace(client, created_at=record.value.created_at)
+    async def update(
+        self, client_id: UUID, update: ClientUpdate, condition: ClientCondition = ANY_CLIENT
+    ) -> Client | None:
+        # No await between the read and the write: the update is atomic, as in PostgreSQL.
+        record = self._state.clients.get(client_id)
+        if record is None or record.deleted_at is not None or not _matches(record.value, condition):
+            return None
+        changes = {
+            name: value for name in UPDATABLE if (value := getattr(update, name)) is not KEEP
+        }
+        updated = replace(record.value, **changes)
+        self._check_unique(updated)
+        record.value = updated
+        return updated
 
     async def delete(self, client_id: UUID, at: datetime) -> bool:
         record = self._state.clients.get(client_id)
@@ -124,9 +154,11 @@ class InMemoryClientRepository(ClientRepository, ClientReader):
                 snippet.deleted_at = at
         return True
 
-    async def get(self, client_id: UUID) -> Client | None:
+    async def get(self, client_id: UUID, *, include_deleted: bool = False) -> Client | None:
         record = self._state.clients.get(client_id)
-        return record.value if record is not None and record.deleted_at is None else None
+        if record is None or (record.deleted_at is not None and not include_deleted):
+            return None
+        return _as_read(record)
 
     async def get_by_email(self, email: str) -> Client | None:
         wanted = email.lower()
@@ -135,7 +167,15 @@ class InMemoryClientRepository(ClientRepository, ClientReader):
     async def get_by_key_digest(self, digest: str) -> Client | None:
         return next((c for c in self._live() if c.key_digest == digest), None)
 
-    async def list_page(self, after: Cursor | None, limit: int) -> list[Client]:
-        rows = [c for c in self._live() if after_cursor(c.created_at, c.id, after)]
+    async def list_page(
+        self, after: Cursor | None, limit: int, *, include_deleted: bool = False
+    ) -> list[Client]:
+        records = self._state.clients.values()
+        rows = [
+            _as_read(r)
+            for r in records
+            if (include_deleted or r.deleted_at is None)
+            and after_cursor(r.value.created_at, r.value.id, after)
+        ]
         rows.sort(key=lambda c: (c.created_at, c.id))
         return rows[: max(limit, 0)]

@@ -3,9 +3,11 @@
 Every API request looks its key up, and every chat turn its character: two queries that almost
 always return what they returned a moment ago. These wrappers keep the answers in this process
 and drop them when the database announces a change to that tenant (changes.py), or at once
-when this process made the change itself. Only found rows are kept: a key or a character that
-is created later is never hidden by a cached "not found". When the notices stop, the caches
-are bypassed until they are back.
+when this process makes the change itself (before and after it, caching nothing of that tenant
+in between). A client write returns only once every other process has dropped the old row, so
+a revoked key, a deactivation or a demotion holds on every replica when it is acknowledged.
+Only found rows are kept: a key or a character that is created later is never hidden by a
+cached "not found". When the notices stop, the caches are bypassed until they are back.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from fastwrap.adapters.bundles import ClientStore
 from fastwrap.adapters.postgres.changes import ChangeFeed
 from fastwrap.domain.model import Character, Client
 from fastwrap.domain.pagination import Cursor
+from fastwrap.domain.updates import ANY_CLIENT, CharacterPatch, ClientCondition, ClientUpdate
 from fastwrap.ports.repositories import CharacterRepository
 
 
@@ -38,15 +41,21 @@ class TenantCache[K: Hashable, V]:
         self, key: K, load: Callable[[], Awaitable[V | None]], tenant: Callable[[V], UUID]
     ) -> V | None:
         feed = self._feed
-        if feed.live:
+        if feed.fresh:
             hit = self._entries.get(key)
             if hit is not None:
                 return hit[1]
         generation = feed.generation
         value = await load()
-        # Kept only if no change was announced while we asked: the answer may predate it.
-        if value is not None and feed.live and feed.generation == generation:
-            self._put(key, tenant(value), value)
+        # Kept only if no change was announced while we asked (the answer may predate it) and
+        # no write of this tenant is in flight here (the answer may predate its commit).
+        if (
+            value is not None
+            and feed.fresh
+            and feed.generation == generation
+            and not feed.is_writing(owner := tenant(value))
+        ):
+            self._put(key, owner, value)
         return value
 
     def _put(self, key: K, tenant: UUID, value: V) -> None:
@@ -99,30 +108,39 @@ class CachedClientStore(ClientStore):
     async def add_first_admin(self, client: Client) -> None:
         await self._inner.add_first_admin(client)
 
-    async def update(self, client: Client) -> None:
-        try:
-            await self._inner.update(client)
-        finally:  # even if the outcome is unknown (a dropped connection), forget the old row
-            self._feed.changed(client.id)
+    async def update(
+        self, client_id: UUID, update: ClientUpdate, condition: ClientCondition = ANY_CLIENT
+    ) -> Client | None:
+        with self._feed.writing(client_id):
+            updated = await self._inner.update(client_id, update, condition)
+        if updated is not None:  # a key, a flag or a password changed: every replica must know
+            await self._feed.settle()
+        return updated
 
     async def delete(self, client_id: UUID, at: datetime) -> bool:
-        try:
-            return await self._inner.delete(client_id, at)
-        finally:
-            self._feed.changed(client_id)
+        with self._feed.writing(client_id):
+            deleted = await self._inner.delete(client_id, at)
+        if deleted:
+            await self._feed.settle()
+        return deleted
 
-    async def get(self, client_id: UUID) -> Client | None:
-        return await self._inner.get(client_id)
+    async def get(self, client_id: UUID, *, include_deleted: bool = False) -> Client | None:
+        return await self._inner.get(client_id, include_deleted=include_deleted)
 
     async def get_by_email(self, email: str) -> Client | None:
         return await self._inner.get_by_email(email)
 
-    async def list_page(self, after: Cursor | None, limit: int) -> list[Client]:
-        return await self._inner.list_page(after, limit)
+    async def list_page(
+        self, after: Cursor | None, limit: int, *, include_deleted: bool = False
+    ) -> list[Client]:
+        return await self._inner.list_page(after, limit, include_deleted=include_deleted)
 
 
 class CachedCharacterRepository(CharacterRepository):
-    """Caches the lookup of one character (every chat turn's); lists go to `inner`."""
+    """Caches the lookup of one character (every chat turn's); lists go to `inner`.
+
+    A character write does not wait for the other processes: it revokes nothing, and they drop
+    the old row as its notice arrives (within a millisecond, or the lease)."""
 
     def __init__(self, inner: CharacterRepository, feed: ChangeFeed, max_entries: int) -> None:
         self._inner = inner
@@ -142,14 +160,12 @@ class CachedCharacterRepository(CharacterRepository):
     async def list_page(self, client_id: UUID, after: Cursor | None, limit: int) -> list[Character]:
         return await self._inner.list_page(client_id, after, limit)
 
-    async def update(self, character: Character) -> None:
-        try:
-            await self._inner.update(character)
-        finally:
-            self._feed.changed(character.client_id)
+    async def update(
+        self, client_id: UUID, character_id: UUID, patch: CharacterPatch, at: datetime
+    ) -> Character | None:
+        with self._feed.writing(client_id):
+            return await self._inner.update(client_id, character_id, patch, at)
 
     async def delete(self, client_id: UUID, character_id: UUID, at: datetime) -> bool:
-        try:
+        with self._feed.writing(client_id):
             return await self._inner.delete(client_id, character_id, at)
-        finally:
-            self._feed.changed(client_id)

@@ -9,18 +9,25 @@ from uuid import UUID
 import asyncpg
 
 from fastwrap.adapters.postgres.pool import connection
-from fastwrap.domain.errors import NotFound
 from fastwrap.domain.model import Character, Knowledge
 from fastwrap.domain.pagination import Cursor
+from fastwrap.domain.updates import KEEP, CharacterPatch, Keep
 from fastwrap.ports.repositories import CharacterRepository
 
 COLUMNS = "id, client_id, name, agent_role, ttl, knowledge, created_at, updated_at"
 
 INSERT = f"INSERT INTO characters ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-UPDATE = """
-UPDATE characters
-SET name = $3, agent_role = $4, ttl = $5, knowledge = $6, updated_at = $7
+# Only the fields the patch names (a true flag) change, computed from the row as it is when the
+# update runs: two PATCHes of different fields at once both take effect.
+UPDATE = f"""
+UPDATE characters SET
+    name = CASE WHEN $3 THEN $4 ELSE name END,
+    agent_role = COALESCE($5, agent_role),
+    ttl = CASE WHEN $6 THEN $7 ELSE ttl END,
+    knowledge = CASE WHEN $8 THEN $9::jsonb ELSE knowledge END,
+    updated_at = $10
 WHERE id = $1 AND client_id = $2 AND deleted_at IS NULL
+RETURNING {COLUMNS}
 """
 DELETE = """
 UPDATE characters SET deleted_at = $3
@@ -74,6 +81,10 @@ def _character(row: asyncpg.Record) -> Character:
     )
 
 
+def _set[T](value: T | Keep) -> T | None:
+    return None if value is KEEP else value
+
+
 class PgCharacterRepository(CharacterRepository):
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -102,16 +113,19 @@ class PgCharacterRepository(CharacterRepository):
                 )
         return [_character(row) for row in rows]
 
-    async def update(self, character: Character) -> None:
-        c = character
+    async def update(
+        self, client_id: UUID, character_id: UUID, patch: CharacterPatch, at: datetime
+    ) -> Character | None:
+        p = patch
+        knowledge = None if p.knowledge is KEEP else knowledge_json(p.knowledge)
         async with connection(self._pool) as conn:
-            status = await conn.execute(
+            row = await conn.fetchrow(
                 UPDATE,
-                *(c.id, c.client_id, c.name, c.agent_role, c.ttl),
-                *(knowledge_json(c.knowledge), c.updated_at),
+                *(character_id, client_id, p.name is not KEEP, _set(p.name)),
+                _set(p.agent_role),
+                *(p.ttl is not KEEP, _set(p.ttl), p.knowledge is not KEEP, knowledge, at),
             )
-        if status != "UPDATE 1":
-            raise NotFound("character not found")
+        return _character(row) if row is not None else None
 
     async def delete(self, client_id: UUID, character_id: UUID, at: datetime) -> bool:
         async with connection(self._pool) as conn:

@@ -8,26 +8,47 @@ from uuid import UUID
 import asyncpg
 
 from fastwrap.adapters.postgres.pool import connection
-from fastwrap.domain.errors import Conflict, NotFound
+from fastwrap.domain.errors import Conflict
 from fastwrap.domain.model import Client
 from fastwrap.domain.pagination import Cursor
+from fastwrap.domain.updates import ANY_CLIENT, KEEP, ClientCondition, ClientUpdate, Keep
 from fastwrap.ports.repositories import ClientReader, ClientRepository
 
-COLUMNS = "id, email, password_hash, key_digest, is_admin, is_active, created_at, updated_at"
+COLUMNS = (
+    "id, email, password_hash, key_digest, is_admin, is_active, subscription, store_name, phone,"
+    " created_at, updated_at"
+)
+READ_COLUMNS = f"{COLUMNS}, deleted_at"
 
-INSERT = f"INSERT INTO clients ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+INSERT = f"INSERT INTO clients ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 # Serialised by a transaction-scoped advisory lock, so two bootstraps cannot both see no admin.
 FIRST_ADMIN_LOCK = "SELECT pg_advisory_xact_lock(4242001001)"
 INSERT_FIRST_ADMIN = f"""
 INSERT INTO clients ({COLUMNS})
-SELECT $1, $2, $3, $4, $5, $6, $7, $8
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
 WHERE NOT EXISTS (SELECT 1 FROM clients WHERE is_admin AND deleted_at IS NULL)
 """
-UPDATE = """
-UPDATE clients
-SET email = $2, password_hash = $3, key_digest = $4, is_admin = $5, is_active = $6,
-    updated_at = $7
+# Column by column: a NULL parameter (or a false flag, for the columns that may hold NULL)
+# leaves the column as the row has it *when the update runs*, not as a copy read earlier had
+# it, so concurrent writes of different fields all take effect. The condition is re-checked on
+# the latest row version after any concurrent update commits (READ COMMITTED), which makes it
+# a compare-and-set: of two rotations from one key digest, exactly one matches.
+UPDATE = f"""
+UPDATE clients SET
+    email = COALESCE($2, email),
+    password_hash = COALESCE($3, password_hash),
+    key_digest = COALESCE($4, key_digest),
+    is_active = COALESCE($5, is_active),
+    is_admin = COALESCE($6, is_admin),
+    subscription = CASE WHEN $7 THEN $8 ELSE subscription END,
+    store_name = CASE WHEN $9 THEN $10 ELSE store_name END,
+    phone = CASE WHEN $11 THEN $12 ELSE phone END,
+    updated_at = $13
 WHERE id = $1 AND deleted_at IS NULL
+    AND ($14::text IS NULL OR key_digest = $14)
+    AND ($15::text IS NULL OR password_hash = $15)
+    AND ($16::boolean IS NULL OR is_active = $16)
+RETURNING {READ_COLUMNS}
 """
 # One statement, hence one transaction: the client, its characters and its snippets go together.
 DELETE_CASCADE = """
@@ -42,19 +63,31 @@ WITH client AS (
 )
 SELECT count(*) FROM client
 """
-SELECT_BY_ID = f"SELECT {COLUMNS} FROM clients WHERE id = $1 AND deleted_at IS NULL"
+SELECT_BY_ID = f"SELECT {READ_COLUMNS} FROM clients WHERE id = $1 AND deleted_at IS NULL"
+SELECT_ANY_BY_ID = f"SELECT {READ_COLUMNS} FROM clients WHERE id = $1"
 SELECT_BY_EMAIL = (
-    f"SELECT {COLUMNS} FROM clients WHERE lower(email) = lower($1) AND deleted_at IS NULL"
+    f"SELECT {READ_COLUMNS} FROM clients WHERE lower(email) = lower($1) AND deleted_at IS NULL"
 )
-SELECT_BY_DIGEST = f"SELECT {COLUMNS} FROM clients WHERE key_digest = $1 AND deleted_at IS NULL"
-SELECT_FIRST_PAGE = f"""
-SELECT {COLUMNS} FROM clients WHERE deleted_at IS NULL ORDER BY created_at, id LIMIT $1
-"""
-SELECT_PAGE_AFTER = f"""
-SELECT {COLUMNS} FROM clients
-WHERE deleted_at IS NULL AND (created_at, id) > ($2, $3)
-ORDER BY created_at, id LIMIT $1
-"""
+SELECT_BY_DIGEST = (
+    f"SELECT {READ_COLUMNS} FROM clients WHERE key_digest = $1 AND deleted_at IS NULL"
+)
+
+
+def _page_query(*, include_deleted: bool, after: bool) -> str:
+    """Four fixed statements, so each keeps a plan that fits it (the live ones use the partial
+    index on live rows)."""
+    where = [] if include_deleted else ["deleted_at IS NULL"]
+    if after:
+        where.append("(created_at, id) > ($2, $3)")
+    condition = f"WHERE {' AND '.join(where)}" if where else ""
+    return f"SELECT {READ_COLUMNS} FROM clients {condition} ORDER BY created_at, id LIMIT $1"
+
+
+SELECT_PAGE = {
+    (deleted, after): _page_query(include_deleted=deleted, after=after)
+    for deleted in (False, True)
+    for after in (False, True)
+}
 
 
 def _client(row: asyncpg.Record) -> Client:
@@ -65,21 +98,41 @@ def _client(row: asyncpg.Record) -> Client:
         key_digest=row["key_digest"],
         is_admin=row["is_admin"],
         is_active=row["is_active"],
+        subscription=row["subscription"],
+        store_name=row["store_name"],
+        phone=row["phone"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        deleted_at=row["deleted_at"],
     )
 
 
 def _values(client: Client) -> tuple[object, ...]:
+    c = client
     return (
-        client.id,
-        client.email,
-        client.password_hash,
-        client.key_digest,
-        client.is_admin,
-        client.is_active,
-        client.created_at,
-        client.updated_at,
+        *(c.id, c.email, c.password_hash, c.key_digest, c.is_admin, c.is_active),
+        *(c.subscription, c.store_name, c.phone, c.created_at, c.updated_at),
+    )
+
+
+def _nullable(value: str | Keep | None) -> tuple[bool, str | None]:
+    return (False, None) if value is KEEP else (True, value)
+
+
+def _set[T](value: T | Keep) -> T | None:
+    return None if value is KEEP else value
+
+
+def _update_args(client_id: UUID, u: ClientUpdate, c: ClientCondition) -> tuple[object, ...]:
+    return (
+        client_id,
+        *(_set(u.email), _set(u.password_hash), _set(u.key_digest)),
+        *(_set(u.is_active), _set(u.is_admin)),
+        *_nullable(u.subscription),
+        *_nullable(u.store_name),
+        *_nullable(u.phone),
+        u.updated_at,
+        *(c.key_digest, c.password_hash, c.is_active),
     )
 
 
@@ -98,12 +151,12 @@ class PgClientRepository(ClientRepository, ClientReader):
         if status != "INSERT 0 1":
             raise Conflict("an admin already exists")
 
-    async def update(self, client: Client) -> None:
-        values = _values(client)
+    async def update(
+        self, client_id: UUID, update: ClientUpdate, condition: ClientCondition = ANY_CLIENT
+    ) -> Client | None:
         async with connection(self._pool) as conn:
-            status = await conn.execute(UPDATE, *values[:6], client.updated_at)
-        if status != "UPDATE 1":
-            raise NotFound("client not found")
+            row = await conn.fetchrow(UPDATE, *_update_args(client_id, update, condition))
+        return _client(row) if row is not None else None
 
     async def delete(self, client_id: UUID, at: datetime) -> bool:
         async with connection(self._pool) as conn:
@@ -114,8 +167,8 @@ class PgClientRepository(ClientRepository, ClientReader):
             row = await conn.fetchrow(query, value)
         return _client(row) if row is not None else None
 
-    async def get(self, client_id: UUID) -> Client | None:
-        return await self._one(SELECT_BY_ID, client_id)
+    async def get(self, client_id: UUID, *, include_deleted: bool = False) -> Client | None:
+        return await self._one(SELECT_ANY_BY_ID if include_deleted else SELECT_BY_ID, client_id)
 
     async def get_by_email(self, email: str) -> Client | None:
         return await self._one(SELECT_BY_EMAIL, email)
@@ -123,10 +176,11 @@ class PgClientRepository(ClientRepository, ClientReader):
     async def get_by_key_digest(self, digest: str) -> Client | None:
         return await self._one(SELECT_BY_DIGEST, digest)
 
-    async def list_page(self, after: Cursor | None, limit: int) -> list[Client]:
+    async def list_page(
+        self, after: Cursor | None, limit: int, *, include_deleted: bool = False
+    ) -> list[Client]:
+        query = SELECT_PAGE[include_deleted, after is not None]
+        cursor = () if after is None else (after.created_at, after.id)
         async with connection(self._pool) as conn:
-            if after is None:
-                rows = await conn.fetch(SELECT_FIRST_PAGE, limit)
-            else:
-                rows = await conn.fetch(SELECT_PAGE_AFTER, limit, after.created_at, after.id)
+            rows = await conn.fetch(query, limit, *cursor)
         return [_client(row) for row in rows]

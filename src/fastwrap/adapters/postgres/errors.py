@@ -58,6 +58,16 @@ def unavailable(exc: BaseException) -> Unavailable:
     return Unavailable(f"database unavailable ({type(exc).__name__}); retry later")
 
 
+def refused(exc: asyncpg.PostgresError) -> Invalid:
+    """Input the database refused. The domain checks what it can first, so this is a last line;
+    the caller gets our words (naming the constraint, which is ours), the driver's go to the log."""
+    log.warning("the database refused a value: %s", str(exc).strip() or type(exc).__name__)
+    constraint = getattr(exc, "constraint_name", None)
+    if constraint:
+        return Invalid(f"a value is outside what the database accepts ({constraint})")
+    return Invalid("a value is not something the database can store")
+
+
 # Refusals at connect time that no retry fixes: the configuration is wrong.
 _MISCONFIGURED: dict[type[Exception], str] = {
     asyncpg.InvalidAuthorizationSpecificationError: "the database refused the user or password",
@@ -90,7 +100,7 @@ def as_domain_error(exc: Exception) -> DomainError | None:
     if isinstance(exc, asyncpg.CardinalityViolationError):
         return Invalid(DUPLICATE_IN_BATCH)
     if isinstance(exc, asyncpg.CheckViolationError | asyncpg.DataError):
-        return Invalid(f"rejected by the database: {exc}")
+        return refused(exc)
     if isinstance(exc, _UNAVAILABLE):
         return unavailable(exc)
     if isinstance(exc, asyncpg.InterfaceError) and str(exc).startswith(_GONE):

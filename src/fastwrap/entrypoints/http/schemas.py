@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool
@@ -41,6 +41,9 @@ class ClientOut(BaseModel):
     email: str
     is_admin: bool
     is_active: bool
+    subscription: str | None
+    store_name: str | None
+    phone: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -51,9 +54,22 @@ class ClientOut(BaseModel):
             email=client.email,
             is_admin=client.is_admin,
             is_active=client.is_active,
+            subscription=client.subscription,
+            store_name=client.store_name,
+            phone=client.phone,
             created_at=client.created_at,
             updated_at=client.updated_at,
         )
+
+
+class AdminClientOut(ClientOut):
+    """What admins see: also whether (and when) the client was deleted."""
+
+    deleted_at: datetime | None
+
+    @classmethod
+    def of(cls, client: Client) -> AdminClientOut:
+        return cls(**ClientOut.of(client).model_dump(), deleted_at=client.deleted_at)
 
 
 class ClientWithKey(ClientOut):
@@ -66,21 +82,42 @@ class KeyEnvelope(Envelope[ClientWithKey]):
     api_key: str
 
 
+# A PATCH body with a field the route does not know is a 422, never a 200 that drops it.
+FORBID_EXTRA = ConfigDict(extra="forbid")
+
+
 class OwnChanges(BaseModel):
+    model_config = FORBID_EXTRA
+
     current_password: str = Field(min_length=1, max_length=256)
     email: Email | None = Field(default=None, min_length=3, max_length=254)
     password: str | None = Field(default=None, min_length=1, max_length=256)
 
 
+Subscription = Annotated[str, Field(min_length=1, max_length=64)]
+StoreName = Annotated[str, Field(min_length=1, max_length=200)]
+Phone = Annotated[str, Field(min_length=1, max_length=32)]
+
+
 class AdminClientIn(Credentials):
     is_admin: StrictBool = False
+    subscription: Subscription | None = None
+    store_name: StoreName | None = None
+    phone: Phone | None = None
 
 
 class AdminClientPatch(BaseModel):
+    """Only the fields sent change; null clears subscription, store_name or phone."""
+
+    model_config = FORBID_EXTRA
+
     email: Email | None = Field(default=None, min_length=3, max_length=254)
     password: str | None = Field(default=None, min_length=1, max_length=256)
     is_active: StrictBool | None = None
     is_admin: StrictBool | None = None
+    subscription: Subscription | None = None
+    store_name: StoreName | None = None
+    phone: Phone | None = None
 
 
 # --- characters ----------------------------------------------------------------------------
@@ -107,7 +144,7 @@ class CharacterIn(BaseModel):
 
 
 class CharacterPatchIn(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
     name: str | None = Field(default=None, max_length=100)
     agent_role: str | None = Field(default=None, min_length=1, max_length=20_000)
@@ -211,7 +248,7 @@ class SnippetIn(BaseModel):
     entity_type: str = Field(pattern=ENTITY_TYPE)
     entity_id: str = Field(pattern=ENTITY_ID)
     content: str = Field(min_length=1, max_length=32_000)
-    metadata: Metadata = Field(default_factory=dict)
+    metadata: Metadata | None = None  # null means none (SPEC §7)
 
 
 class UpsertIn(BaseModel):
@@ -220,7 +257,7 @@ class UpsertIn(BaseModel):
     entity_type: str | None = Field(default=None, pattern=ENTITY_TYPE)
     entity_id: str | None = Field(default=None, pattern=ENTITY_ID)
     content: str | None = Field(default=None, min_length=1, max_length=32_000)
-    metadata: Metadata = Field(default_factory=dict)
+    metadata: Metadata | None = None
     items: list[SnippetIn] | None = Field(default=None, min_length=1, max_length=100)
 
 

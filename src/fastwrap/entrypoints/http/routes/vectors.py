@@ -31,7 +31,7 @@ def _inputs(body: UpsertIn) -> list[SnippetInput]:
                 entity_type=i.entity_type,
                 entity_id=i.entity_id,
                 content=i.content,
-                metadata=i.metadata,
+                metadata=i.metadata or {},
             )
             for i in body.items
         ]
@@ -42,7 +42,7 @@ def _inputs(body: UpsertIn) -> list[SnippetInput]:
             entity_type=body.entity_type,
             entity_id=body.entity_id,
             content=body.content,
-            metadata=body.metadata,
+            metadata=body.metadata or {},
         )
     ]
 
