@@ -31,7 +31,7 @@ from hypothesis.stateful import (
 
 from fastwrap.adapters.bundles import Storage
 from fastwrap.adapters.clock import SystemClock
-from fastwrap.adapters.memory.cache import memory_cache
+from fastwrap.adapters.memory.live_state import memory_live_state
 from fastwrap.adapters.memory.repositories import memory_storage
 from fastwrap.adapters.security.hashing import BcryptPasswordHasher, Sha256ApiKeys
 from fastwrap.domain.clients import ClientService
@@ -85,7 +85,9 @@ class AccountMachine(RuleBasedStateMachine):
         self.service = ClientService(
             writer=storage.clients,
             reader=storage.clients,
-            conversations=memory_cache(clock, lock_wait_seconds=1, max_messages=10).conversations,
+            conversations=memory_live_state(
+                clock, lock_wait_seconds=1, max_messages=10
+            ).conversations,
             hasher=self.hasher,
             keys=Sha256ApiKeys(),
             clock=clock,
