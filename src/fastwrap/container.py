@@ -27,6 +27,8 @@ from fastwrap.domain.characters import CharacterService
 from fastwrap.domain.chat import ChatService, HistoryBudget
 from fastwrap.domain.clients import ClientService
 from fastwrap.domain.health import HealthService
+from fastwrap.domain.logins import LimitedLogins
+from fastwrap.domain.model import RateLimit
 from fastwrap.domain.vectors import VectorService
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.embeddings import Embedder
@@ -167,6 +169,7 @@ class Services:
 
     settings: Settings
     clients: ClientService
+    logins: LimitedLogins
     characters: CharacterService
     chat: ChatService
     vectors: VectorService
@@ -182,6 +185,15 @@ def _health(storage: Storage, cache: Cache, llm: str, embeddings: str) -> Health
             "llm": ConfiguredProbe(llm),
             "embeddings": ConfiguredProbe(embeddings),
         }
+    )
+
+
+def _logins(clients: ClientService, cache: Cache, settings: Settings) -> LimitedLogins:
+    return LimitedLogins(
+        clients,
+        cache.rate_limiter if settings.rate_limit_enabled else None,
+        RateLimit.parse(settings.rate_limit_login_failures),
+        fail_open=settings.rate_limit_fail_open,
     )
 
 
@@ -206,6 +218,7 @@ class Container(containers.DeclarativeContainer):
         keys=api_keys,
         clock=clock,
     )
+    logins = providers.Singleton(_logins, client_service, cache, settings)
     character_service = providers.Singleton(
         CharacterService, characters=storage.provided.characters, clock=clock
     )
@@ -233,6 +246,7 @@ class Container(containers.DeclarativeContainer):
         Services,
         settings=settings,
         clients=client_service,
+        logins=logins,
         characters=character_service,
         chat=chat_service,
         vectors=vector_service,
