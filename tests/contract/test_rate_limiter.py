@@ -24,9 +24,7 @@ def key() -> str:
     return f"test:{uuid4()}"
 
 
-async def hit(
-    case: RateCase, owner: str, limit: RateLimit, budget: str = "test"
-) -> RateDecision:
+async def hit(case: RateCase, owner: str, limit: RateLimit, budget: str = "test") -> RateDecision:
     return await case.limiter.hit_all([RateCheck(owner, budget, limit)])
 
 

@@ -85,5 +85,6 @@ async def test_a_conversation_lives_on_the_master_the_sentinel_names(sentinel_ur
         stored = await cache.conversations.get(tenant, "c1")
         assert stored is not None
         assert [m.content for m in stored.messages] == ["hello", "ahoy"]
-        decision = await cache.rate_limiter.hit_all([RateCheck("k", "t", RateLimit(count=1, period=60))])
+        budget = [RateCheck("k", "t", RateLimit(count=1, period=60))]
+        decision = await cache.rate_limiter.hit_all(budget)
         assert decision.allowed
