@@ -29,6 +29,8 @@ from fastwrap.domain.clients import ClientService
 from fastwrap.domain.errors import ConfigurationError
 from fastwrap.domain.health import HealthService
 from fastwrap.domain.internal_key import InternalKey
+from fastwrap.domain.logins import LimitedLogins
+from fastwrap.domain.model import RateLimit
 from fastwrap.domain.vectors import VectorService
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.embeddings import Embedder
@@ -180,6 +182,7 @@ class Services:
     """Everything an entry point needs, resolved once per process."""
 
     clients: ClientService
+    logins: LimitedLogins
     characters: CharacterService
     chat: ChatService
     vectors: VectorService
@@ -196,6 +199,15 @@ def _health(storage: Storage, live: LiveState, llm: str, embeddings: str) -> Hea
             "llm": ConfiguredProbe(llm),
             "embeddings": ConfiguredProbe(embeddings),
         }
+    )
+
+
+def _logins(clients: ClientService, live: LiveState, settings: Settings) -> LimitedLogins:
+    return LimitedLogins(
+        clients,
+        live.rate_limiter if settings.rate_limit_enabled else None,
+        RateLimit.parse(settings.rate_limit_login_failures),
+        fail_open=settings.rate_limit_fail_open,
     )
 
 
@@ -220,6 +232,7 @@ class Container(containers.DeclarativeContainer):
         keys=api_keys,
         clock=clock,
     )
+    logins = providers.Singleton(_logins, client_service, live_state, settings)
     character_service = providers.Singleton(
         CharacterService, characters=storage.provided.characters, clock=clock
     )
@@ -246,6 +259,7 @@ class Container(containers.DeclarativeContainer):
     services = providers.Singleton(
         Services,
         clients=client_service,
+        logins=logins,
         characters=character_service,
         chat=chat_service,
         vectors=vector_service,

@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     rate_limit_api: str = "600/minute"
     rate_limit_auth: str = "20/minute"
     rate_limit_ip: str = "1200/minute"
+    # Failed logins per email, whatever the IP: over it, that email's logins are refused.
+    rate_limit_login_failures: str = "10/15 minutes"
     trusted_proxies: str = ""
 
     # logging
@@ -111,7 +113,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 
-    @field_validator("rate_limit_chat", "rate_limit_api", "rate_limit_auth", "rate_limit_ip")
+    @field_validator(
+        "rate_limit_chat",
+        "rate_limit_api",
+        "rate_limit_auth",
+        "rate_limit_ip",
+        "rate_limit_login_failures",
+    )
     @classmethod
     def _rate(cls, value: str) -> str:
         try:

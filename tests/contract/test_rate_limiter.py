@@ -9,12 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastwrap.adapters.memory.rate_limit import InMemoryRateLimiter, micros
+from fastwrap.adapters.memory.rate_limit import InMemoryRateLimiter
 from fastwrap.domain.model import RateDecision, RateLimit
+from fastwrap.domain.rate_limits import RateCheck, micros
 from tests.support.clock import ManualClock
 from tests.support.redis import RateCase
 
 FIVE_A_MINUTE = RateLimit(count=5, period=60)  # one request every 12 s, bursts of 5
+THREE_A_MINUTE = RateLimit(count=3, period=60)  # one request every 20 s
 SLACK = 0.05  # seconds of real time a Redis test may take between two hits
 
 
@@ -22,8 +24,14 @@ def key() -> str:
     return f"test:{uuid4()}"
 
 
-async def burst(case: RateCase, name: str, hits: int, limit: RateLimit) -> list[RateDecision]:
-    return [await case.limiter.hit(name, limit) for _ in range(hits)]
+async def hit(case: RateCase, owner: str, limit: RateLimit, budget: str = "test") -> RateDecision:
+    return await case.limiter.hit_all([RateCheck(owner, budget, limit)])
+
+
+async def burst(
+    case: RateCase, owner: str, hits: int, limit: RateLimit, budget: str = "test"
+) -> list[RateDecision]:
+    return [await hit(case, owner, limit, budget) for _ in range(hits)]
 
 
 async def test_a_fresh_budget_allows_a_full_burst(rate_limiter: RateCase) -> None:
@@ -39,7 +47,7 @@ async def test_over_budget_is_refused_with_sane_retry_after(rate_limiter: RateCa
     name = key()
     await burst(rate_limiter, name, 5, FIVE_A_MINUTE)
 
-    refused = await rate_limiter.limiter.hit(name, FIVE_A_MINUTE)
+    refused = await hit(rate_limiter, name, FIVE_A_MINUTE)
 
     assert not refused.allowed
     assert (refused.limit, refused.remaining) == (5, 0)
@@ -54,18 +62,18 @@ async def test_refused_requests_cost_nothing(rate_limiter: RateCase) -> None:
 
     await rate_limiter.advance(12)
 
-    assert (await rate_limiter.limiter.hit(name, FIVE_A_MINUTE)).allowed
-    assert not (await rate_limiter.limiter.hit(name, FIVE_A_MINUTE)).allowed
+    assert (await hit(rate_limiter, name, FIVE_A_MINUTE)).allowed
+    assert not (await hit(rate_limiter, name, FIVE_A_MINUTE)).allowed
 
 
 async def test_waiting_retry_after_is_enough(rate_limiter: RateCase) -> None:
     name = key()
     await burst(rate_limiter, name, 5, FIVE_A_MINUTE)
-    refused = await rate_limiter.limiter.hit(name, FIVE_A_MINUTE)
+    refused = await hit(rate_limiter, name, FIVE_A_MINUTE)
 
     await rate_limiter.advance(refused.retry_after)
 
-    allowed = await rate_limiter.limiter.hit(name, FIVE_A_MINUTE)
+    allowed = await hit(rate_limiter, name, FIVE_A_MINUTE)
     assert allowed.allowed
     assert allowed.remaining == 0
 
@@ -100,8 +108,8 @@ async def test_keys_have_separate_budgets(rate_limiter: RateCase) -> None:
     spent, fresh = key(), key()
     await burst(rate_limiter, spent, 5, FIVE_A_MINUTE)
 
-    assert not (await rate_limiter.limiter.hit(spent, FIVE_A_MINUTE)).allowed
-    decision = await rate_limiter.limiter.hit(fresh, FIVE_A_MINUTE)
+    assert not (await hit(rate_limiter, spent, FIVE_A_MINUTE)).allowed
+    decision = await hit(rate_limiter, fresh, FIVE_A_MINUTE)
     assert decision.allowed
     assert decision.remaining == 4
 
@@ -114,6 +122,79 @@ async def test_a_budget_of_one_per_second(rate_limiter: RateCase) -> None:
     assert (first.allowed, first.remaining) == (True, 0)
     assert not second.allowed
     assert 0 < second.retry_after <= 1
+
+
+async def test_several_budgets_are_all_spent_by_one_request(rate_limiter: RateCase) -> None:
+    ip, client = key(), key()
+    budgets = [RateCheck(ip, "all", FIVE_A_MINUTE), RateCheck(client, "api", THREE_A_MINUTE)]
+
+    decisions = [await rate_limiter.limiter.hit_all(budgets) for _ in range(3)]
+
+    # The tightest budget is the one reported: the client's 3 a minute.
+    assert [(d.allowed, d.limit, d.remaining) for d in decisions] == [
+        (True, 3, 2),
+        (True, 3, 1),
+        (True, 3, 0),
+    ]
+    assert (await hit(rate_limiter, ip, FIVE_A_MINUTE, "all")).remaining == 1
+
+
+async def test_a_request_refused_by_one_budget_spends_from_none(rate_limiter: RateCase) -> None:
+    ip, client = key(), key()
+    await burst(rate_limiter, client, 3, THREE_A_MINUTE, "api")
+    budgets = [RateCheck(ip, "all", FIVE_A_MINUTE), RateCheck(client, "api", THREE_A_MINUTE)]
+
+    refusals = [await rate_limiter.limiter.hit_all(budgets) for _ in range(10)]
+
+    assert not any(d.allowed for d in refusals)
+    assert {(d.limit, d.remaining) for d in refusals} == {(3, 0)}
+    assert refusals[0].retry_after == pytest.approx(20, abs=SLACK)
+    fresh = await hit(rate_limiter, ip, FIVE_A_MINUTE, "all")
+    assert (fresh.allowed, fresh.remaining) == (True, 4)
+
+
+async def test_the_longest_wait_is_reported_when_several_refuse(rate_limiter: RateCase) -> None:
+    slow, fast = key(), key()
+    hourly = RateLimit(count=1, period=3600)
+    await hit(rate_limiter, slow, hourly)
+    await burst(rate_limiter, fast, 3, THREE_A_MINUTE)
+    budgets = [RateCheck(fast, "test", THREE_A_MINUTE), RateCheck(slow, "test", hourly)]
+
+    refused = await rate_limiter.limiter.hit_all(budgets)
+
+    assert (refused.allowed, refused.limit) == (False, 1)
+    assert refused.retry_after == pytest.approx(3600, abs=SLACK)
+
+
+async def test_budgets_of_one_owner_are_apart_by_name(rate_limiter: RateCase) -> None:
+    owner = key()
+    await burst(rate_limiter, owner, 3, THREE_A_MINUTE, "chat")
+
+    assert not (await hit(rate_limiter, owner, THREE_A_MINUTE, "chat")).allowed
+    assert (await hit(rate_limiter, owner, THREE_A_MINUTE, "api")).remaining == 2
+
+
+async def test_a_refund_gives_one_request_back(rate_limiter: RateCase) -> None:
+    name = key()
+    budget = [RateCheck(name, "test", THREE_A_MINUTE)]
+    await burst(rate_limiter, name, 3, THREE_A_MINUTE)
+
+    await rate_limiter.limiter.refund(budget)
+
+    assert (await hit(rate_limiter, name, THREE_A_MINUTE)).allowed
+    assert not (await hit(rate_limiter, name, THREE_A_MINUTE)).allowed
+
+
+async def test_a_refund_never_makes_a_budget_bigger(rate_limiter: RateCase) -> None:
+    untouched, refilled = key(), key()
+    await hit(rate_limiter, refilled, THREE_A_MINUTE)
+    await rate_limiter.advance(60)
+    for name in (untouched, refilled):
+        await rate_limiter.limiter.refund([RateCheck(name, "test", THREE_A_MINUTE)])
+
+    for name in (untouched, refilled):
+        decisions = await burst(rate_limiter, name, 4, THREE_A_MINUTE)
+        assert [d.allowed for d in decisions] == [True, True, True, False]
 
 
 class TokenBucket:
@@ -169,7 +250,7 @@ async def test_gcra_arithmetic_is_exact(
         clock.advance(advance_us / 1_000_000)
         now = micros(clock.now())
         for _ in range(hits):
-            decision = await limiter.hit("k", limit)
+            decision = await limiter.hit_all([RateCheck("k", "t", limit)])
             ok, remaining, reset_us, retry_us = oracle.hit(now)
             assert decision.allowed is ok
             assert decision.remaining == remaining

@@ -21,6 +21,7 @@ from fastwrap.adapters.redis.client import Timeouts
 from fastwrap.adapters.redis.live_state import open_redis_live_state
 from fastwrap.domain.errors import Busy, ConfigurationError, Conflict, Unavailable
 from fastwrap.domain.model import Message, RateLimit
+from fastwrap.domain.rate_limits import RateCheck
 from fastwrap.ports.conversations import ConversationStore
 from tests.support.redis import TcpProxy, with_address
 
@@ -99,7 +100,7 @@ async def test_nothing_listening_is_unavailable_and_health_says_why(redis_url: s
             async with store.turn(tenant, "c", 60):
                 pytest.fail("a lock was had without Redis")
         with pytest.raises(Unavailable, match=r"^rate limiter unavailable \("):
-            await down.rate_limiter.hit("k", RateLimit(count=1, period=1))
+            await down.rate_limiter.hit_all([RateCheck("k", "t", RateLimit(count=1, period=1))])
 
         health = await down.health.check()
     assert (health.ok, health.adapter) == (False, "redis")
@@ -202,9 +203,10 @@ async def test_replicas_share_a_rate_budget(replicas: tuple[LiveState, LiveState
     one, two = replicas
     limit = RateLimit(count=3, period=3600)
 
-    decisions = [await replica.rate_limiter.hit("shared", limit) for replica in (one, two, one)]
+    budget = [RateCheck("shared", "t", limit)]
+    decisions = [await replica.rate_limiter.hit_all(budget) for replica in (one, two, one)]
     assert [d.remaining for d in decisions] == [2, 1, 0]
-    assert not (await two.rate_limiter.hit("shared", limit)).allowed
+    assert not (await two.rate_limiter.hit_all(budget)).allowed
 
 
 async def test_a_lock_held_by_one_replica_makes_the_other_wait(
@@ -280,12 +282,13 @@ async def test_a_conversation_really_expires(redis_url: str, redis_namespace: st
 async def test_a_budget_really_refills(redis_url: str, redis_namespace: str) -> None:
     limit = RateLimit(count=2, period=0.2)  # one request every 100 ms
     async with cache(redis_url, redis_namespace) as redis_cache:
-        hit = redis_cache.rate_limiter.hit
-        assert (await hit("k", limit)).allowed
-        assert (await hit("k", limit)).allowed
-        refused = await hit("k", limit)
+        budget = [RateCheck("k", "t", limit)]
+        hit = redis_cache.rate_limiter.hit_all
+        assert (await hit(budget)).allowed
+        assert (await hit(budget)).allowed
+        refused = await hit(budget)
         assert not refused.allowed
         assert 0 < refused.retry_after <= 0.1
 
         await asyncio.sleep(refused.retry_after + 0.01)
-        assert (await hit("k", limit)).allowed
+        assert (await hit(budget)).allowed

@@ -17,6 +17,7 @@ import redis
 
 from fastwrap.adapters.redis.live_state import open_redis_live_state
 from fastwrap.domain.model import Message, RateLimit
+from fastwrap.domain.rate_limits import RateCheck
 from tests.support.clock import ManualClock
 from tests.support.services import service_missing
 
@@ -84,5 +85,6 @@ async def test_a_conversation_lives_on_the_master_the_sentinel_names(sentinel_ur
         stored = await cache.conversations.get(tenant, "c1")
         assert stored is not None
         assert [m.content for m in stored.messages] == ["hello", "ahoy"]
-        decision = await cache.rate_limiter.hit("k", RateLimit(count=1, period=60))
+        budget = [RateCheck("k", "t", RateLimit(count=1, period=60))]
+        decision = await cache.rate_limiter.hit_all(budget)
         assert decision.allowed

@@ -17,7 +17,9 @@ import pytest
 from fastwrap.adapters.bundles import LiveState
 from fastwrap.adapters.clock import SystemClock
 from fastwrap.adapters.redis.live_state import open_redis_live_state
-from fastwrap.domain.model import Message
+from fastwrap.adapters.redis.rate_limit import RedisRateLimiter
+from fastwrap.domain.model import Message, RateLimit
+from fastwrap.domain.rate_limits import RateCheck
 from tests.resilience.redis_cluster import LocalRedisCluster
 from tests.support.app import app_client, hermetic_settings, make_character, sign_up
 
@@ -100,3 +102,34 @@ async def test_fresh_cluster_clients_take_a_burst_of_first_turns(
     prefix = f"fw-test-{uuid4().hex[:12]}:"
     for _ in range(3):  # the race is likely, not certain: three cold starts make it show
         assert await first_turns_at_once(redis_cluster, prefix) == {"stored": 50}
+
+
+async def test_a_requests_budgets_in_two_slots_are_spent_all_or_nothing(
+    redis_cluster: LocalRedisCluster,
+) -> None:
+    prefix = f"fw-test-{uuid4().hex[:12]}:"
+    ip = RateCheck("ip:192.0.2.1", "all", RateLimit(count=5, period=60))
+    chat = RateCheck(f"client:{uuid4()}", "chat", RateLimit(count=3, period=60))
+    api = RateCheck(chat.owner, "api", RateLimit(count=3, period=60))
+    async with redis_cache(redis_cluster.url, prefix) as cache:
+        limiter = cache.rate_limiter
+        assert isinstance(limiter, RedisRateLimiter)
+        with redis_cluster.node(redis_cluster.ports[0]) as node:
+            slots = [
+                node.execute_command("CLUSTER", "KEYSLOT", limiter.key(c)) for c in (ip, chat, api)
+            ]
+        assert slots[0] != slots[1] == slots[2]  # one owner's budgets share a slot
+
+        allowed = [await limiter.hit_all([ip, chat]) for _ in range(3)]
+        assert [(d.allowed, d.limit, d.remaining) for d in allowed] == [
+            (True, 3, 2),
+            (True, 3, 1),
+            (True, 3, 0),
+        ]
+        refused = [await limiter.hit_all([ip, chat]) for _ in range(5)]
+
+        assert not any(d.allowed for d in refused)
+        # The IP's slot spent on each refused request and was refunded: 3 of 5 are gone.
+        alone = await limiter.hit_all([ip])
+        assert (alone.allowed, alone.remaining) == (True, 1)
+        assert (await limiter.hit_all([api])).remaining == 2

@@ -44,13 +44,25 @@ def test_email_is_normalised_and_validated() -> None:
 
 @pytest.mark.parametrize(
     ("text", "count", "period"),
-    [("60/minute", 60, 60), ("5/second", 5, 1), ("1000/hour", 1000, 3600), ("2/minutes", 2, 60)],
+    [
+        ("60/minute", 60, 60),
+        ("5/second", 5, 1),
+        ("1000/hour", 1000, 3600),
+        ("2/minutes", 2, 60),
+        ("10/15 minutes", 10, 900),
+        ("10/15minute", 10, 900),
+        ("3 / 2 Hours", 3, 7200),
+        ("1/1 day", 1, 86400),
+    ],
 )
 def test_rate_limit_parses(text: str, count: int, period: float) -> None:
     assert RateLimit.parse(text) == RateLimit(count=count, period=period)
 
 
-@pytest.mark.parametrize("text", ["", "60", "x/minute", "0/minute", "5/fortnight", "-1/second"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "60", "x/minute", "0/minute", "5/fortnight", "-1/second", "10/0 minutes", "1/1.5 hour"],
+)
 def test_bad_rate_limit_is_refused(text: str) -> None:
     with pytest.raises(Invalid):
         RateLimit.parse(text)

@@ -52,11 +52,23 @@ class Busy(DomainError):
 
 
 class RateLimited(DomainError):
+    """Over a budget: retry in `retry_after` seconds; `limit` and `reset_after` (seconds until
+    the budget is full again) describe the budget, when there is one to describe."""
+
     code = "RateLimited"
 
-    def __init__(self, detail: str, retry_after: float) -> None:
+    def __init__(
+        self,
+        detail: str,
+        retry_after: float,
+        *,
+        limit: int | None = None,
+        reset_after: float | None = None,
+    ) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+        self.limit = limit
+        self.reset_after = reset_after
 
 
 class Unavailable(DomainError):

@@ -18,6 +18,8 @@ type JsonObject = Mapping[str, Any]
 CONVERSATION_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 ENTITY_ID_RE = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 ENTITY_TYPE_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+RATE_PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+RATE_LIMIT_RE = re.compile(r"([0-9]{1,9})\s*/\s*([0-9]{1,9})?\s*(second|minute|hour|day)s?")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,12 +188,15 @@ class RateLimit:
 
     @classmethod
     def parse(cls, text: str) -> RateLimit:
-        periods = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
-        count, _, unit = text.strip().partition("/")
-        unit = unit.strip().lower().removesuffix("s")
-        if not count.strip().isdigit() or unit not in periods or int(count) < 1:
-            raise Invalid(f"rate limit {text!r} is not of the form N/second|minute|hour")
-        return cls(count=int(count), period=periods[unit])
+        """`N/unit` or `N/M units`: `60/minute`, `10/15 minutes`, `5/2hours`."""
+        match = RATE_LIMIT_RE.fullmatch(text.strip().lower())
+        count, multiple = (int(match[1]), int(match[2] or 1)) if match else (0, 0)
+        if match is None or count < 1 or multiple < 1:
+            raise Invalid(
+                f"rate limit {text!r} is not of the form N/second|minute|hour|day "
+                "or N/M seconds|minutes|hours|days"
+            )
+        return cls(count=count, period=multiple * RATE_PERIODS[match[3]])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from fastwrap.domain.model import RateDecision, RateLimit
+from fastwrap.domain.model import RateDecision
+from fastwrap.domain.rate_limits import RateCheck
 
 
 class RateLimiter(Protocol):
-    async def hit(self, key: str, limit: RateLimit) -> RateDecision:
-        """Count one request against `key`'s budget and say whether it is allowed."""
+    async def hit_all(self, checks: Sequence[RateCheck]) -> RateDecision:
+        """Count one request against every budget in `checks`, or against none of them if any
+        refuses it (a refused request costs nothing). The decision is `reported()`'s: the
+        refusal with the longest wait, else the budget with the fewest requests left.
+        Raises Unavailable when the counters cannot be reached."""
+        ...
+
+    async def refund(self, checks: Sequence[RateCheck]) -> None:
+        """Give back one request that `hit_all(checks)` counted (a login that did not fail).
+        A budget that is full already stays full."""
         ...

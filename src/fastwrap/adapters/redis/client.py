@@ -118,3 +118,40 @@ def unavailable(what: str) -> Iterator[None]:
 
 def describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
+
+
+class Outage:
+    """One log line when `what` stops answering and one when it answers again.
+
+    Under an outage every call fails the same way: a line per call would flood the log (the
+    limiter is asked on every request) and say nothing new. The line names the cause, address
+    included: the log is for operators; what callers see names no host.
+    """
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self.down = False
+
+    @contextmanager
+    def watch(self) -> Iterator[None]:
+        """Redis failures inside become Unavailable for `what`, logged once per outage."""
+        try:
+            yield
+        except (RedisError, OSError) as exc:
+            self.failed(exc)
+            raise Unavailable(
+                f"{self._what} unavailable ({type(exc).__name__}); retry later"
+            ) from exc
+        self.answered()
+
+    def failed(self, exc: BaseException) -> None:
+        if not self.down:
+            self.down = True
+            log.warning(
+                "%s unavailable: %s (logged once until it answers again)", self._what, describe(exc)
+            )
+
+    def answered(self) -> None:
+        if self.down:
+            self.down = False
+            log.warning("%s answers again", self._what)

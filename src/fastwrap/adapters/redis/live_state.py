@@ -13,10 +13,10 @@ from redis.exceptions import RedisError
 from fastwrap.adapters.bundles import LiveState
 from fastwrap.adapters.redis.client import (
     DEFAULT_KEY_PREFIX,
+    Outage,
     RedisClient,
     Timeouts,
     connect,
-    describe,
 )
 from fastwrap.adapters.redis.conversations import RedisConversationStore
 from fastwrap.adapters.redis.rate_limit import RedisRateLimiter
@@ -29,20 +29,29 @@ log = logging.getLogger("fastwrap.redis")
 
 
 class RedisHealthProbe(HealthProbe):
-    """PING with a short timeout. The pool reconnects by itself, so health recovers with Redis."""
+    """PING with a short timeout. The pool reconnects by itself, so health recovers with Redis.
+
+    /health answers anyone: its detail says what failed, never where (the driver's words name
+    the host and port). The cause, address included, is logged once per outage.
+    """
 
     def __init__(self, client: RedisClient, timeout_seconds: float = 1.0) -> None:
         self._client = client
         self._timeout = timeout_seconds
+        self._outage = Outage("Redis (health check)")
 
     async def check(self) -> HealthStatus:
         try:
             async with asyncio.timeout(self._timeout):
                 await self._client.ping()
-        except TimeoutError:
+        except TimeoutError as exc:
+            self._outage.failed(exc)
             return HealthStatus(ok=False, adapter=ADAPTER, detail="no answer to PING in time")
         except Exception as exc:  # a probe reports, it never raises
-            return HealthStatus(ok=False, adapter=ADAPTER, detail=describe(exc))
+            self._outage.failed(exc)
+            detail = f"PING failed ({type(exc).__name__})"
+            return HealthStatus(ok=False, adapter=ADAPTER, detail=detail)
+        self._outage.answered()
         return HealthStatus(ok=True, adapter=ADAPTER)
 
 

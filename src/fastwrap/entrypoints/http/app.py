@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from fastwrap.container import Container, running
+from fastwrap.container import Container, Services, running
 from fastwrap.domain.errors import DomainError
 from fastwrap.domain.model import RateLimit
 from fastwrap.entrypoints.http import errors
@@ -18,7 +18,6 @@ from fastwrap.entrypoints.http.middleware import RequestContextMiddleware
 from fastwrap.entrypoints.http.rate_limit import Budgets, RateLimitMiddleware
 from fastwrap.entrypoints.http.routes import admin, auth, characters, chat, meta, vectors
 from fastwrap.entrypoints.http.routes.meta import package_version
-from fastwrap.ports.rate_limit import RateLimiter
 from fastwrap.settings import Settings
 
 
@@ -90,14 +89,14 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
     for module in (chat, characters, vectors, auth, admin, meta):
         add_routes(app, module.router)
 
-    def limiter() -> RateLimiter | None:
-        services = getattr(app.state, "services", None)
-        return services.rate_limiter if services is not None else None
+    def started_services() -> Services | None:
+        started: Services | None = getattr(app.state, "services", None)
+        return started
 
     if settings.rate_limit_enabled:
         app.add_middleware(
             RateLimitMiddleware,
-            limiter=limiter,
+            services=started_services,
             budgets=_budgets(settings),
             trusted=settings.trusted_proxy_networks,
         )

@@ -10,8 +10,9 @@ from fastapi.security import APIKeyHeader
 
 from fastwrap.container import Services
 from fastwrap.domain.clients import require_admin
-from fastwrap.domain.errors import Unauthorized
+from fastwrap.domain.errors import DomainError, Unauthorized
 from fastwrap.domain.model import Client
+from fastwrap.entrypoints.http.rate_limit import authenticated
 
 service_key_header = APIKeyHeader(
     name="x-fastwrap-api-key", auto_error=False, description="The service secret"
@@ -55,7 +56,10 @@ class ClientKey(APIKeyHeader):
         if not api_key:
             raise Unauthorized("x-api-key header is missing")
         services: Services = request.app.state.services
-        client = await services.clients.authenticate(api_key)
+        found = authenticated(request.scope)  # the rate limiter resolved the key already
+        if isinstance(found, DomainError):
+            raise found
+        client = found or await services.clients.authenticate(api_key)
         request.state.client_id = str(client.id)
         return Caller(client, services)
 

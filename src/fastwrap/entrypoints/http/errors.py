@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -111,7 +112,11 @@ async def domain_error(request: Request, exc: Exception) -> JSONResponse:
         extra["rules"] = exc.failures
     response = error_response(request, status, exc.code, exc.detail, **extra)
     if isinstance(exc, e.RateLimited):
-        response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        if exc.limit is not None:  # the budget's own RateLimit-* headers (SPEC §8)
+            response.headers["RateLimit-Limit"] = str(exc.limit)
+            response.headers["RateLimit-Remaining"] = "0"
+            response.headers["RateLimit-Reset"] = str(math.ceil(exc.reset_after or 0))
     if status >= 500:
         log.warning("%s: %s", exc.code, exc.detail)
     return response

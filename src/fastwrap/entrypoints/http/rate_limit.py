@@ -1,31 +1,33 @@
-"""Per-IP and per-key request budgets (SPEC §8), as pure ASGI middleware.
+"""Per-IP and per-client request budgets (SPEC §8), as pure ASGI middleware.
 
-Every request from an IP counts against RATE_LIMIT_IP; the unauthenticated auth routes also
-against RATE_LIMIT_AUTH per IP; requests with a key against RATE_LIMIT_CHAT (POST /api/chat) or
-RATE_LIMIT_API per key. The most constraining budget is reported in the RateLimit-* headers.
+Every request from an IP counts against RATE_LIMIT_IP (an IPv6 address: its /64); the
+unauthenticated auth routes also against RATE_LIMIT_AUTH per IP; requests with a key against
+their client's RATE_LIMIT_CHAT (POST /api/chat) or RATE_LIMIT_API, whichever key it is, so a
+new key never resets a budget. The key is resolved to its client here (a lookup served from
+memory), and the outcome is left in the request's state for the `ClientKey` dependency, so
+the key is looked up once per request. Then every budget is checked in one limiter call (one
+Redis round trip). The most constraining budget is reported in the RateLimit-* headers.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
-import logging
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fastwrap.domain.errors import Unavailable
-from fastwrap.domain.model import RateDecision, RateLimit
+from fastwrap.container import Services
+from fastwrap.domain.errors import DomainError, Unavailable
+from fastwrap.domain.model import Client, RateDecision, RateLimit
+from fastwrap.domain.rate_limits import RateCheck, ip_owner
 from fastwrap.entrypoints.http.error_bodies import send_error
-from fastwrap.ports.rate_limit import RateLimiter
-
-log = logging.getLogger("fastwrap.ratelimit")
 
 AUTH_PATHS = frozenset({"/auth/signup", "/auth/login", "/internal/bootstrap-admin"})
 UNLIMITED_PATHS = frozenset({"/health", "/", "/docs", "/openapi.json", "/docs/oauth2-redirect"})
+# The request state's entry for the key's client, or the error that refused the key.
+AUTHENTICATED = "authenticated"
 
 type Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -60,65 +62,76 @@ def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
     return any(ip in network for network in trusted)
 
 
-def _api_key(scope: Scope) -> bytes | None:
+def _api_key(scope: Scope) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == b"x-api-key":
-            return bytes(value)
+            return bytes(value).decode("latin-1")  # as Starlette's Headers decode it
     return None
+
+
+def authenticated(scope: Scope) -> Client | DomainError | None:
+    """What the middleware found for this request's key; None if it did not look."""
+    found: Client | DomainError | None = scope.get("state", {}).get(AUTHENTICATED)
+    return found
 
 
 class RateLimitMiddleware:
     def __init__(
         self,
         app: ASGIApp,
-        limiter: Callable[[], RateLimiter | None],
+        services: Callable[[], Services | None],
         budgets: Budgets,
         trusted: Sequence[Network],
     ) -> None:
         self.app = app
-        self._limiter = limiter
+        self._services = services
         self._budgets = budgets
         self._trusted = list(trusted)
-        self._warned_at = 0.0
 
-    def _checks(self, scope: Scope) -> list[tuple[str, RateLimit]]:
-        path = scope["path"]
+    def checks(self, scope: Scope, client: Client | None) -> list[RateCheck]:
         b = self._budgets
-        ip = client_ip(scope, self._trusted)
-        checks = [(f"ip:{ip}", b.ip)]
-        if path in AUTH_PATHS:
-            checks.append((f"auth:{ip}", b.auth))
-        key = _api_key(scope)
-        if key:
-            # The limiter sees a digest, never the key itself.
-            digest = hashlib.sha256(key).hexdigest()[:32]
-            chat = path == "/api/chat" and scope["method"] == "POST"
-            checks.append((f"chat:{digest}", b.chat) if chat else (f"api:{digest}", b.api))
+        ip = ip_owner(client_ip(scope, self._trusted))
+        checks = [RateCheck(ip, "all", b.ip)]
+        if scope["path"] in AUTH_PATHS:
+            checks.append(RateCheck(ip, "auth", b.auth))
+        if client is not None:
+            # The seam for SPEC §8's end-user tokens: a token's own budget joins this list,
+            # under the client's owner (the same Redis Cluster slot as the client's budget).
+            owner = f"client:{client.id}"
+            if scope["path"] == "/api/chat" and scope["method"] == "POST":
+                checks.append(RateCheck(owner, "chat", b.chat))
+            else:
+                checks.append(RateCheck(owner, "api", b.api))
         return checks
 
-    async def _decide(self, limiter: RateLimiter, scope: Scope) -> RateDecision | None:
-        tightest: RateDecision | None = None
-        for key, limit in self._checks(scope):
-            decision = await limiter.hit(key, limit)
-            if not decision.allowed:
-                return decision
-            if tightest is None or decision.remaining < tightest.remaining:
-                tightest = decision
-        return tightest
+    async def _client(self, services: Services, scope: Scope) -> Client | None:
+        key = _api_key(scope)
+        if not key:
+            return None
+        state = scope.setdefault("state", {})
+        try:
+            client = await services.clients.authenticate(key)
+        except DomainError as exc:
+            # An unknown or revoked key (the route answers 401), or the database down (503):
+            # only the IP's budgets count.
+            state[AUTHENTICATED] = exc
+            return None
+        state[AUTHENTICATED] = client
+        return client
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limiter = self._limiter()
-        if scope["type"] != "http" or limiter is None or scope["path"] in UNLIMITED_PATHS:
+        services = self._services()
+        if scope["type"] != "http" or services is None or scope["path"] in UNLIMITED_PATHS:
             await self.app(scope, receive, send)
             return
+        checks = self.checks(scope, await self._client(services, scope))
         try:
-            decision = await self._decide(limiter, scope)
+            decision: RateDecision | None = await services.rate_limiter.hit_all(checks)
         except Unavailable as exc:
             if not self._budgets.fail_open:
                 await send_error(send, scope, 503, "ServiceUnavailable", exc.detail, [])
                 return
-            self._warn(exc)
-            decision = None
+            decision = None  # the limiter logs the outage, once
         if decision is None:
             await self.app(scope, receive, send)
             return
@@ -133,16 +146,13 @@ class RateLimitMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *headers]
+                sent = message.get("headers", ())
+                # A route that refused on a budget of its own (failed logins) reports that one.
+                if not any(name == b"ratelimit-limit" for name, _ in sent):
+                    message["headers"] = [*sent, *headers]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-    def _warn(self, exc: Unavailable) -> None:
-        now = time.monotonic()
-        if now - self._warned_at > 60:  # one line a minute, not one per request
-            self._warned_at = now
-            log.warning("rate limiter unavailable, failing open: %s", exc.detail)
 
 
 def _headers(decision: RateDecision) -> list[tuple[bytes, bytes]]:

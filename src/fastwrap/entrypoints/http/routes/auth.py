@@ -27,7 +27,7 @@ async def sign_up(body: Credentials, services: ServicesDep) -> Envelope[ClientWi
 
 @router.post("/auth/login", responses=documented(401))
 async def log_in(body: Credentials, services: ServicesDep) -> Envelope[ClientWithKey]:
-    result = await services.clients.log_in(body.email, body.password)
+    result = await services.logins.log_in(body.email, body.password)
     return ok("logged in; the previous api_key no longer works", issued(result))
 
 
