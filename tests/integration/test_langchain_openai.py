@@ -92,7 +92,8 @@ async def test_the_model_receives_prompt_knowledge_history_then_the_new_message(
 
 
 def _openai_chat(stub: OpenAIStub, **options: Any) -> LangChainChatModel:
-    """As build_chat_model makes it, with `options` for the LangChain model."""
+    """As build_chat_model makes it, with `options` for the LangChain model (the lanes:
+    tests/integration/test_openai_lanes.py)."""
     http = openai.DefaultAsyncHttpxClient()  # this loop's own pool, closed by aclose()
     options = {"model": "gpt-4o-mini"} | options
     chat = MessagesInBodyChatOpenAI(
@@ -121,16 +122,6 @@ async def test_a_model_with_callbacks_still_reports_its_runs(openai_stub: OpenAI
 
     assert reply.content == "stub reply to: Tell me about primes please"
     assert seen.events == ["start", "end"]
-
-
-async def test_the_plain_lane_maps_provider_errors_too(openai_stub: OpenAIStub) -> None:
-    openai_stub.set_failure(500, "upstream exploded")
-
-    model = _openai_chat(openai_stub)
-
-    with pytest.raises(UpstreamFailed, match=r"model provider error \(500\): .*exploded"):
-        await model.reply(QUESTION)
-    await model.aclose()
 
 
 async def test_settings_reach_the_provider(
