@@ -61,8 +61,9 @@ async def test_with_a_tracing_key_every_reply_goes_through_langchains_run(
 ) -> None:
     """Traced, a reply is LangChain's run (`ainvoke`, its callbacks); untraced, the plain lane."""
     settings = hermetic_settings(
-        model_key="sk-tracing-test", model_base_url=openai_stub.base_url, langchain_api_key=key
-    )
+        model_key="sk-tracing-test", model_base_url=openai_stub.base_url, langchain_api_key=key,
+        langsmith_tracing_v2=True,  # as by default: configure_tracing may have set it false
+    )  # fmt: skip
     model, _ = make_chat_model(settings)
     try:
         # Collected here; `enabled=False` keeps the runs from being sent to LangSmith.
