@@ -11,11 +11,10 @@ from uuid import uuid4
 import openai
 import pytest
 from langchain_core.callbacks import AsyncCallbackHandler
-from langchain_core.tracers.context import collect_runs
 
 from fastwrap.adapters.langchain.chat_model import LangChainChatModel
 from fastwrap.adapters.langchain.embeddings import OpenAIEmbedder
-from fastwrap.adapters.langchain.openai_body import MessagesInBodyChatOpenAI
+from fastwrap.adapters.langchain.openai_chat import MessagesInBodyChatOpenAI, plain_completion
 from fastwrap.adapters.langchain.providers import build_chat_model
 from fastwrap.domain.chat import build_prompt
 from fastwrap.domain.errors import UpstreamFailed, UpstreamTimeout
@@ -93,13 +92,14 @@ async def test_the_model_receives_prompt_knowledge_history_then_the_new_message(
 
 
 def _openai_chat(stub: OpenAIStub, **options: Any) -> LangChainChatModel:
-    """As build_chat_model makes it, with `options` for the LangChain model."""
+    """As build_chat_model makes it, with `options` for the LangChain model (the lanes:
+    tests/integration/test_openai_lanes.py)."""
     http = openai.DefaultAsyncHttpxClient()  # this loop's own pool, closed by aclose()
     options = {"model": "gpt-4o-mini"} | options
     chat = MessagesInBodyChatOpenAI(
         base_url=stub.base_url, api_key=KEY, max_retries=0, http_async_client=http, **options
     )
-    return LangChainChatModel(chat, timeout=10, close=http.aclose)
+    return LangChainChatModel(chat, timeout=10, close=http.aclose, complete=plain_completion(chat))
 
 
 class _Seen(AsyncCallbackHandler):
@@ -113,118 +113,6 @@ class _Seen(AsyncCallbackHandler):
         self.events.append("end")
 
 
-async def test_untraced_replies_skip_the_run_machinery_and_send_the_same_request(
-    openai_stub: OpenAIStub,
-) -> None:
-    """The direct `_agenerate` path (no tracing, nothing hooked in) records no LangChain run,
-    and the provider gets exactly the request, and we the reply, that `ainvoke` gives."""
-    openai_stub.set_usage(120, 7)
-    direct = _openai_chat(openai_stub)
-    traced = LangChainChatModel(direct._model, timeout=10, traced=True)  # same client, via ainvoke
-
-    with collect_runs() as untraced_runs:
-        fast = await direct.reply(QUESTION)
-    with collect_runs() as traced_runs:
-        slow = await traced.reply(QUESTION)
-
-    assert untraced_runs.traced_runs == []
-    assert [run.run_type for run in traced_runs.traced_runs] == ["llm"]
-    first, second = openai_stub.requests_to("/v1/chat/completions")
-    assert first.body == second.body
-    assert first.body["messages"] == [
-        {"role": "system", "content": "You are Ada."},
-        {"role": "user", "content": "Tell me about primes please"},
-    ]
-    assert fast == slow
-    assert fast.usage == Usage(input_tokens=120, output_tokens=7)
-    await direct.aclose()
-
-
-async def test_a_plain_conversation_takes_the_plain_lane(openai_stub: OpenAIStub) -> None:
-    """No LangChain message objects for plain strings: the lane opens after its probe."""
-    model = _openai_chat(openai_stub)
-    chat = model._model
-    assert isinstance(chat, MessagesInBodyChatOpenAI)
-
-    reply = await model.reply(QUESTION)
-    await model.aclose()
-
-    assert chat._plain_lane is True
-    assert reply.content == "stub reply to: Tell me about primes please"
-
-
-async def test_a_model_whose_request_langchain_rewrites_keeps_langchain_building_it(
-    openai_stub: OpenAIStub,
-) -> None:
-    """LangChain sends system prompts as `developer` to o-series models: the probe sees the
-    difference, the plain lane stays closed, and the request is LangChain's."""
-    direct = _openai_chat(openai_stub, model="o3-mini")
-    traced = LangChainChatModel(direct._model, timeout=10, traced=True)
-
-    fast = await direct.reply(QUESTION)
-    slow = await traced.reply(QUESTION)
-    await direct.aclose()
-
-    assert direct._model._plain_lane is False  # type: ignore[attr-defined]
-    first, second = openai_stub.requests_to("/v1/chat/completions")
-    assert first.body == second.body
-    assert first.body["messages"][0] == {"role": "developer", "content": "You are Ada."}
-    assert fast == slow
-
-
-TOOL_CALL = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
-
-
-def _completion(message: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    choice = {"index": 0, "message": {"role": "assistant", **message}, "finish_reason": "stop"}
-    return {
-        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
-        "choices": [choice], **extra,
-    }  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        _completion({"content": "Arr"}),  # no usage reported
-        _completion({"content": "Arr"}, usage={"prompt_tokens": 3, "completion_tokens": 0}),
-        _completion({"content": None, "refusal": "I cannot help with that."}),
-        _completion({"content": "", "tool_calls": [TOOL_CALL]}),
-    ],
-    ids=["no-usage", "zero-output-tokens", "refusal", "tool-call"],
-)
-async def test_the_plain_lane_reads_any_reply_as_langchain_does(
-    openai_stub: OpenAIStub, body: dict[str, Any]
-) -> None:
-    openai_stub.set_raw_reply(body)
-    direct = _openai_chat(openai_stub)
-    traced = LangChainChatModel(direct._model, timeout=10, traced=True)
-
-    fast = await direct.reply(QUESTION)
-    slow = await traced.reply(QUESTION)
-    await direct.aclose()
-
-    assert direct._model._plain_lane is True  # type: ignore[attr-defined]
-    assert fast == slow
-
-
-async def test_an_error_in_a_200_body_is_the_same_error_on_the_plain_lane(
-    openai_stub: OpenAIStub,
-) -> None:
-    openai_stub.set_raw_reply({"error": {"message": "model overloaded"}, "choices": None})
-    direct = _openai_chat(openai_stub)
-    traced = LangChainChatModel(direct._model, timeout=10, traced=True)
-
-    with pytest.raises(UpstreamFailed) as fast:
-        await direct.reply(QUESTION)
-    with pytest.raises(UpstreamFailed) as slow:
-        await traced.reply(QUESTION)
-    await direct.aclose()
-
-    assert str(fast.value) == str(slow.value)
-    assert "model overloaded" in str(fast.value)
-
-
 async def test_a_model_with_callbacks_still_reports_its_runs(openai_stub: OpenAIStub) -> None:
     seen = _Seen()
     model = _openai_chat(openai_stub, callbacks=[seen])
@@ -234,16 +122,6 @@ async def test_a_model_with_callbacks_still_reports_its_runs(openai_stub: OpenAI
 
     assert reply.content == "stub reply to: Tell me about primes please"
     assert seen.events == ["start", "end"]
-
-
-async def test_the_direct_path_maps_provider_errors_too(openai_stub: OpenAIStub) -> None:
-    openai_stub.set_failure(500, "upstream exploded")
-
-    model = _openai_chat(openai_stub)
-
-    with pytest.raises(UpstreamFailed, match=r"model provider error \(500\): .*exploded"):
-        await model.reply(QUESTION)
-    await model.aclose()
 
 
 async def test_settings_reach_the_provider(

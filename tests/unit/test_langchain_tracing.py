@@ -1,4 +1,4 @@
-"""LangSmith tracing switches and the scrubbing of provider error messages."""
+"""LangSmith tracing switches, traced replies, and the scrubbing of provider error messages."""
 
 from __future__ import annotations
 
@@ -6,11 +6,17 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from langchain_core.tracers.context import collect_runs
+from langsmith import tracing_context
 from langsmith import utils as langsmith_utils
 
 from fastwrap.adapters.langchain.provider_errors import provider_error, scrub
 from fastwrap.adapters.langchain.tracing import configure_tracing
+from fastwrap.container import make_chat_model
 from fastwrap.domain.errors import UpstreamFailed, UpstreamTimeout
+from fastwrap.domain.model import PromptMessage
+from tests.support.app import hermetic_settings
+from tests.support.openai_stub import OpenAIStub
 
 TRACING_VARIABLES = (
     "LANGSMITH_TRACING", "LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING_V2", "LANGSMITH_API_KEY",
@@ -46,6 +52,28 @@ def test_tracing_stays_off_without_a_key_or_the_switch(key: str | None, enabled:
     assert configure_tracing(key, enabled=enabled) is False
 
     assert langsmith_utils.tracing_is_enabled() is False
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("key", "runs"), [("lsv2_pt_test", ["llm"]), (None, [])])
+async def test_with_a_tracing_key_every_reply_goes_through_langchains_run(
+    openai_stub: OpenAIStub, key: str | None, runs: list[str]
+) -> None:
+    """Traced, a reply is LangChain's run (`ainvoke`, its callbacks); untraced, the plain lane."""
+    settings = hermetic_settings(
+        model_key="sk-tracing-test", model_base_url=openai_stub.base_url, langchain_api_key=key,
+        langsmith_tracing_v2=True,  # as by default: configure_tracing may have set it false
+    )  # fmt: skip
+    model, _ = make_chat_model(settings)
+    try:
+        # Collected here; `enabled=False` keeps the runs from being sent to LangSmith.
+        with tracing_context(enabled=False), collect_runs() as collected:
+            reply = await model.reply([PromptMessage(role="user", content="Hello")])
+    finally:
+        await model.aclose()
+
+    assert reply.content == "stub reply to: Hello"
+    assert [run.run_type for run in collected.traced_runs] == runs
 
 
 def test_scrub_removes_the_key_and_anything_key_shaped() -> None:

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastwrap.adapters.langchain.offline import OFFLINE_LABEL, OfflineChatModel
 from fastwrap.adapters.langchain.provider_errors import scrub
 from fastwrap.domain.errors import ConfigurationError
 from fastwrap.ports.llm import ChatModel
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from fastwrap.adapters.langchain.chat_model import Completion
 
 DEFAULT_MODEL = "gpt-4o-mini"
 # Local OpenAI-compatible servers ignore the key, but the OpenAI client insists on one.
@@ -183,15 +188,14 @@ def build_chat_model(
 
     No key and no base URL → the offline model (labelled "offline"), unless the provider needs
     no key (Ollama). A provider whose package is missing → ConfigurationError naming the extra.
-    `traced`: LangSmith tracing is on, so every call must go through LangChain's run machinery.
+    `traced`: LangSmith tracing is on, so every reply goes through LangChain's run (`ainvoke`);
+    otherwise an OpenAI model's replies take the plain lane when it applies (openai_chat.py).
     """
     choice = resolve_model(model, provider, base_url)
     if not api_key and not base_url and choice.provider not in KEYLESS:
         return OfflineChatModel(), OFFLINE_LABEL
     require_package(choice.provider)
     # Imported here: LangChain's import cost is paid only when a real model is configured.
-    from langchain.chat_models import init_chat_model
-
     from fastwrap.adapters.langchain.chat_model import LangChainChatModel
 
     kwargs = _model_kwargs(
@@ -203,12 +207,7 @@ def build_chat_model(
         temperature=temperature,
     )
     try:
-        if choice.provider == "openai":
-            from fastwrap.adapters.langchain.openai_body import MessagesInBodyChatOpenAI
-
-            chat = MessagesInBodyChatOpenAI(model=choice.model, **kwargs)
-        else:
-            chat = init_chat_model(choice.model, model_provider=choice.provider, **kwargs)
+        chat, complete = _langchain_model(choice, kwargs, traced=traced)
     except Exception as exc:  # the provider class refused its settings: still a start-up error
         reason = scrub(str(exc), [api_key])[:300]
         raise ConfigurationError(
@@ -221,6 +220,20 @@ def build_chat_model(
         timeout=timeout,
         secrets=secrets,
         close=client.aclose if client else None,
-        traced=traced,
+        complete=complete,
     )
     return adapter, choice.label
+
+
+def _langchain_model(
+    choice: ModelChoice, kwargs: dict[str, Any], *, traced: bool
+) -> tuple[BaseChatModel, Completion | None]:
+    """The LangChain model, and the lane its replies take when it is not `ainvoke`."""
+    if choice.provider != "openai":
+        from langchain.chat_models import init_chat_model
+
+        return init_chat_model(choice.model, model_provider=choice.provider, **kwargs), None
+    from fastwrap.adapters.langchain.openai_chat import MessagesInBodyChatOpenAI, plain_completion
+
+    chat = MessagesInBodyChatOpenAI(model=choice.model, **kwargs)
+    return chat, None if traced else plain_completion(chat)

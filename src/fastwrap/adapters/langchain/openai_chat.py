@@ -1,0 +1,122 @@
+"""ChatOpenAI as FastWrap calls it: the messages in `extra_body`, and a plain completion lane.
+
+`MessagesInBodyChatOpenAI` sends the messages through `extra_body`, which the openai SDK merges
+into the JSON body as it is: `chat.completions.create` otherwise walks every message against the
+TypedDict union of all message kinds (openai/_utils/_transform.py), 0.1 ms of CPU per message or
+more, for a body that comes out unchanged (the messages LangChain builds are plain JSON).
+
+`PlainCompletion` is the lane an untraced reply takes when nothing is hooked into the model
+(chosen once, by `plain_completion` in build_chat_model): the same request and the same reply as
+`ainvoke`, without LangChain's run bookkeeping, its message objects or an `AIMessage` for a text
+reply (bench/llm_overhead.py measures both lanes). Its request is the model's own, built once by
+LangChain, with the messages added as LangChain would send them; a reply without text content
+(a refusal, an error body, no choices) is read by LangChain's own code.
+
+The private langchain-openai API this relies on is PRIVATE_API, tested against TESTED_RANGE
+(pinned in pyproject.toml). tests/unit/test_openai_request.py and
+tests/integration/test_openai_lanes.py fail when an installed version sends or reads otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.globals import get_debug, get_llm_cache
+from langchain_openai import ChatOpenAI
+from openai.types.chat import ChatCompletion
+
+from fastwrap.adapters.langchain.chat_model import reply_of
+from fastwrap.domain.model import ChatReply, PromptMessage, Usage
+
+TESTED_RANGE = ">=1.7.4,<1.8"  # of langchain-openai
+PRIVATE_API = (
+    # Overridden (the messages into `extra_body`); called once per model for the plain lane.
+    "ChatOpenAI._get_request_payload",
+    # Called by the plain lane to read a reply without text content, as `_agenerate` does.
+    "ChatOpenAI._create_chat_result",
+    # The SDK's chat.completions resource ChatOpenAI sends with (a field documented as private).
+    "ChatOpenAI.async_client",
+)
+# `ChatOpenAI._get_request_payload` sends system prompts as `developer` to these models.
+O_SERIES = re.compile(r"^o\d")
+
+
+class MessagesInBodyChatOpenAI(ChatOpenAI):
+    """ChatOpenAI sending the messages in `extra_body` (see the module docstring)."""
+
+    def _get_request_payload(
+        self, input_: Any, *, stop: list[str] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = super()._get_request_payload(input_, stop=stop, **kwargs)
+        if "messages" in payload:
+            extra = dict(payload.get("extra_body") or {})
+            extra["messages"] = payload["messages"]
+            payload["messages"] = []  # create() requires the argument; extra_body replaces it
+            payload["extra_body"] = extra
+        return payload
+
+
+class PlainCompletion:
+    """One reply of a ChatOpenAI to plain string messages, through its own client."""
+
+    __slots__ = ("_base", "_chat", "_extra")
+
+    def __init__(self, chat: MessagesInBodyChatOpenAI, base: dict[str, Any]) -> None:
+        self._chat = chat
+        self._base = base
+        self._extra = dict(base.get("extra_body") or {})
+
+    def request(self, messages: Sequence[PromptMessage]) -> dict[str, Any]:
+        """The arguments of `chat.completions.create`: what `ainvoke` sends for `messages`."""
+        sent = [{"content": m.content, "role": m.role} for m in messages]
+        return {**self._base, "extra_body": {**self._extra, "messages": sent}}
+
+    async def __call__(self, messages: Sequence[PromptMessage]) -> ChatReply:
+        response = await self._chat.async_client.create(**self.request(messages))
+        plain = _plain_reply(response)
+        if plain is not None:
+            return plain
+        return reply_of(self._chat._create_chat_result(response).generations[0].message)
+
+
+def plain_completion(chat: MessagesInBodyChatOpenAI) -> PlainCompletion | None:
+    """The plain lane for `chat`, or None when its replies must go through `ainvoke`.
+
+    None when something is hooked into the model, whose run `ainvoke` would report or change
+    (callbacks, verbose or debug output, a cache of its own or LangChain's global one, a rate
+    limiter, streaming), or when its request is more than its settings and the messages as they
+    are: the Responses API, structured output, response headers wanted, or an o-series model.
+    Decided once: the model's settings do not change after it is built.
+    """
+    cache = chat.cache if chat.cache is not None else get_llm_cache()
+    hooked = chat.callbacks or chat.verbose or get_debug() or cache not in (None, False)
+    if hooked or chat.rate_limiter is not None or chat.streaming:
+        return None
+    if chat.include_response_headers or O_SERIES.match(chat.model_name or ""):
+        return None
+    base: dict[str, Any] = chat._get_request_payload([])
+    if "messages" not in base or "response_format" in base:
+        return None
+    return PlainCompletion(chat, base)
+
+
+def _plain_reply(response: Any) -> ChatReply | None:
+    """The text and token counts of a completion with text content; None for anything else.
+
+    A ChatReply holds no more than that: tool calls or a refusal next to the text would not
+    change it (tests/integration/test_openai_lanes.py holds it equal to LangChain's reading).
+    """
+    if type(response) is not ChatCompletion or (response.model_extra or {}).get("error"):
+        return None
+    if not response.choices or type(text := response.choices[0].message.content) is not str:
+        return None
+    usage = response.usage
+    if usage is None:
+        return ChatReply(content=text, usage=Usage())
+    # As LangChain's usage metadata: a count the provider left out is 0.
+    counted = Usage(
+        input_tokens=usage.prompt_tokens or 0, output_tokens=usage.completion_tokens or 0
+    )
+    return ChatReply(content=text, usage=counted)
