@@ -435,7 +435,8 @@ async def test_redis_scripts_retried_after_a_lost_reply_do_their_work_once(
     client = connect(redis_url)
     keys = [f"{redis_namespace}{{t:c}}:{part}" for part in ("msgs", "meta", "lock")]
     token, character = "token-1", str(uuid4())
-    commit_args = [character, 60_000, MAX_MESSAGES, "turn-1", token, "q", "a"]
+    # ... token, end user (none), newest seq, created, then the messages
+    commit_args = [character, 60_000, MAX_MESSAGES, "turn-1", token, "", 2, "2026-01-01", "q", "a"]
     try:
         take = client.register_script(TAKE_AND_READ)
         commit = client.register_script(COMMIT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID, uuid4
 
@@ -19,6 +19,7 @@ from fastwrap.domain.model import (
     SearchHit,
     Usage,
     check_conversation_id,
+    check_end_user,
 )
 from fastwrap.domain.vectors import VectorService
 from fastwrap.ports.clock import Clock
@@ -31,9 +32,14 @@ MAX_CONTENT = 32_000
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TurnRequest:
+    """One turn. `end_user` is who the tenant's app says is talking (SPEC §13): a conversation
+    started for an end user is continued only for that end user (or by the tenant itself,
+    naming none)."""
+
     character_id: UUID
     content: str
     conversation_id: str | None = None
+    end_user: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,6 +117,8 @@ class ChatService:
     ) -> tuple[Character, str, tuple[SearchHit, ...]]:
         if not 1 <= len(request.content) <= MAX_CONTENT:
             raise Invalid(f"content must be 1-{MAX_CONTENT} characters")
+        if request.end_user is not None:
+            check_end_user(request.end_user)
         conversation_id = (
             check_conversation_id(request.conversation_id)
             if request.conversation_id is not None
@@ -134,19 +142,18 @@ class ChatService:
         return tuple(h for h in hits if h.score >= knowledge.min_score)
 
     async def _history(
-        self, client_id: UUID, conversation_id: str, character: Character
+        self, client_id: UUID, conversation_id: str, character: Character, end_user: str | None
     ) -> list[Message]:
         recent = self._budget.max_messages
         conversation = await self._conversations.get(client_id, conversation_id, recent=recent)
-        return self._checked_history(conversation, character)
+        return self._checked_history(conversation, character, end_user)
 
     def _checked_history(
-        self, conversation: Conversation | None, character: Character
+        self, conversation: Conversation | None, character: Character, end_user: str | None
     ) -> list[Message]:
         if conversation is None:
             return []
-        if conversation.character_id != character.id:
-            raise Conflict("conversation_id belongs to another character")
+        check_binding(conversation, character.id, end_user)
         return trim_history(conversation.messages, self._budget)
 
     def _hold(
@@ -157,23 +164,39 @@ class ChatService:
         recent = self._budget.max_messages
         return self._conversations.turn(character.client_id, conversation_id, ttl, recent=recent)
 
+    def _question(self, content: str) -> Message:
+        """The user's message, stamped when its turn holds the conversation and asks the
+        model: before the reply (which can take seconds), and never before the turn it queued
+        behind, so a conversation's messages stay in time order."""
+        return Message(role="user", content=content, created_at=self._clock.now())
+
     async def _store(
-        self, held: TurnSlot, character: Character, content: str, reply: ChatReply
+        self,
+        held: TurnSlot,
+        character: Character,
+        question: Message,
+        reply: ChatReply,
+        end_user: str | None,
     ) -> datetime:
-        asked = self._clock.now()
-        turn = (
-            Message(role="user", content=content, created_at=asked),
-            Message(role="assistant", content=reply.content, created_at=self._clock.now()),
+        last = held.conversation.last_seq if held.conversation is not None else 0
+        answer = Message(
+            role="assistant",
+            content=reply.content,
+            created_at=self._clock.now(),
+            seq=last + 2,
+            usage=reply.usage,
         )
-        return await held.commit(character.id, turn)
+        turn = (replace(question, seq=last + 1), answer)
+        return await held.commit(character.id, turn, end_user=end_user)
 
     async def turn(self, client_id: UUID, request: TurnRequest) -> TurnResult:
         character, conversation_id, hits = await self._prepare(client_id, request)
         async with self._hold(character, conversation_id) as held:
-            history = self._checked_history(held.conversation, character)
+            question = self._question(request.content)
+            history = self._checked_history(held.conversation, character, request.end_user)
             prompt = build_prompt(character, hits, history, request.content)
             reply = await self._model.reply(prompt)
-            expires_at = await self._store(held, character, request.content, reply)
+            expires_at = await self._store(held, character, question, reply, request.end_user)
         return TurnResult(
             conversation_id=conversation_id,
             character_id=character.id,
@@ -192,19 +215,20 @@ class ChatService:
         """
         character, conversation_id, hits = await self._prepare(client_id, request)
         # Checked again under the lock; checking here too lets the common 409 be a real status.
-        await self._history(client_id, conversation_id, character)
-        return self._stream(character, conversation_id, hits, request.content)
+        await self._history(client_id, conversation_id, character, request.end_user)
+        return self._stream(character, conversation_id, hits, request)
 
     async def _stream(
         self,
         character: Character,
         conversation_id: str,
         hits: tuple[SearchHit, ...],
-        content: str,
+        request: TurnRequest,
     ) -> AsyncIterator[ChatDelta | TurnResult]:
         async with self._hold(character, conversation_id) as held:
-            history = self._checked_history(held.conversation, character)
-            prompt = build_prompt(character, hits, history, content)
+            question = self._question(request.content)
+            history = self._checked_history(held.conversation, character, request.end_user)
+            prompt = build_prompt(character, hits, history, request.content)
             parts: list[str] = []
             usage = Usage()
             async for delta in self._model.stream(prompt):
@@ -213,7 +237,7 @@ class ChatService:
                 if delta.content:
                     yield delta
             reply = ChatReply(content="".join(parts), usage=usage)
-            expires_at = await self._store(held, character, content, reply)
+            expires_at = await self._store(held, character, question, reply, request.end_user)
         yield TurnResult(
             conversation_id=conversation_id,
             character_id=character.id,
@@ -222,14 +246,38 @@ class ChatService:
             sources=hits,
         )
 
-    async def conversation(self, client_id: UUID, conversation_id: str) -> Conversation:
+    async def conversation(
+        self, client_id: UUID, conversation_id: str, *, end_user: str | None = None
+    ) -> Conversation:
+        """The history; with `end_user`, only a conversation of that end user (else NotFound,
+        as for another tenant's)."""
         conversation = await self._conversations.get(
             client_id, check_conversation_id(conversation_id)
         )
-        if conversation is None:
+        if conversation is None or not visible_to(conversation, end_user):
             raise NotFound("conversation not found or expired")
         return conversation
 
-    async def forget(self, client_id: UUID, conversation_id: str) -> None:
+    async def forget(
+        self, client_id: UUID, conversation_id: str, *, end_user: str | None = None
+    ) -> None:
+        if end_user is not None:
+            await self.conversation(client_id, conversation_id, end_user=end_user)
         if not await self._conversations.delete(client_id, check_conversation_id(conversation_id)):
             raise NotFound("conversation not found or expired")
+
+
+def check_binding(conversation: Conversation, character_id: UUID, end_user: str | None) -> None:
+    """A turn may continue a conversation of its character, and, when it names an end user,
+    only one that end user started (a conversation created empty is bound by its first turn)."""
+    if conversation.character_id is None:
+        return
+    if conversation.character_id != character_id:
+        raise Conflict("conversation_id belongs to another character")
+    if end_user is not None and conversation.end_user != end_user:
+        raise Conflict("conversation_id belongs to another end user")
+
+
+def visible_to(conversation: Conversation, end_user: str | None) -> bool:
+    """The tenant sees all of its conversations; an end user only its own."""
+    return end_user is None or conversation.end_user == end_user

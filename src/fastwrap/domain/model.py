@@ -16,6 +16,7 @@ type PromptRole = Literal["system", "user", "assistant"]
 type JsonObject = Mapping[str, Any]
 
 CONVERSATION_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+END_USER_RE = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 ENTITY_ID_RE = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 ENTITY_TYPE_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 RATE_PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
@@ -66,21 +67,46 @@ class Character:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Usage:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Message:
+    """A stored message. `seq` numbers a conversation's messages from 1, never reused (trimming
+    the oldest keeps the others' numbers), so a position in a conversation survives; 0 before
+    it is stored. An assistant message keeps the `usage` its model call reported, and `details`
+    what the API that asked for the turn wants to find again with it (e.g. a response's
+    instructions and metadata): plain JSON, opaque to the domain."""
+
     role: Role
     content: str
     created_at: datetime
+    seq: int = 0
+    usage: Usage | None = None
+    details: JsonObject | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Conversation:
-    """A conversation is bound to one tenant and one character; the prompt is not stored in it."""
+    """A conversation belongs to one tenant. It is bound to one character by its first turn
+    (None before: a conversation created empty, with items), and to the end user that turn
+    named, if any: its `end_user`. The prompt is not stored in it.
+
+    `last_seq` is the number of its newest message (0 when it has none); `messages` may be only
+    the most recent ones.
+    """
 
     id: str
     client_id: UUID
-    character_id: UUID
+    character_id: UUID | None
     messages: tuple[Message, ...]
     expires_at: datetime
+    end_user: str | None = None
+    metadata: JsonObject = field(default_factory=dict)
+    created_at: datetime | None = None
+    last_seq: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,12 +115,6 @@ class PromptMessage:
 
     role: PromptRole
     content: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Usage:
-    input_tokens: int | None = None
-    output_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -206,6 +226,12 @@ class HealthStatus:
     ok: bool
     adapter: str
     detail: str | None = None
+
+
+def check_end_user(value: str) -> str:
+    if not END_USER_RE.fullmatch(value):
+        raise Invalid("end_user must be 1-128 characters of [A-Za-z0-9._:@-]")
+    return value
 
 
 def check_conversation_id(value: str) -> str:

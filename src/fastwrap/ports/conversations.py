@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from fastwrap.domain.model import Conversation, Message
+from fastwrap.domain.model import Conversation, JsonObject, Message
 
 
 class TurnSlot(Protocol):
@@ -16,14 +17,24 @@ class TurnSlot(Protocol):
     conversation: Conversation | None
     """The live conversation as read under the lock; None if unknown or expired."""
 
-    async def commit(self, character_id: UUID, turn: tuple[Message, Message]) -> datetime:
-        """Append a user message and its reply atomically, slide the TTL and give the lock back.
+    async def commit(
+        self,
+        character_id: UUID,
+        messages: Sequence[Message],
+        *,
+        end_user: str | None = None,
+    ) -> datetime:
+        """Append `messages` atomically (a user message and its reply; for a conversation that
+        is new, the history it starts from before them), slide the TTL and give the lock back.
 
-        Creates the conversation if it is unknown or expired. Raises Conflict (storing nothing)
-        if it is bound to another character, and NotFound("client not found") (storing
-        nothing) if the tenant was deleted (`delete_all`) since the turn began. Returns the new
-        expiry. At most once per slot.
+        The messages come numbered (`seq`) by the caller, which read `last_seq` under the lock.
+        A new conversation is bound to `character_id` and to `end_user`; one created empty is
+        bound by its first commit. Raises Conflict (storing nothing) if the conversation is
+        bound to another character, or to another end user while `end_user` is given; and
+        NotFound("client not found") (storing nothing) if the tenant was deleted
+        (`delete_all`) since the turn began. Returns the new expiry. At most once per slot.
         """
+        ...
 
 
 class ConversationStore(Protocol):
@@ -37,6 +48,7 @@ class ConversationStore(Protocol):
         With `recent`, its `messages` are only its last `recent` ones (none for 0): a turn
         needs the tail of a conversation that may hold up to CONVERSATION_MAX_MESSAGES.
         """
+        ...
 
     def turn(
         self, client_id: UUID, conversation_id: str, ttl_seconds: int, *, recent: int | None = None
@@ -51,6 +63,34 @@ class ConversationStore(Protocol):
         """
         ...
 
+    async def create(
+        self,
+        client_id: UUID,
+        conversation_id: str,
+        *,
+        ttl_seconds: int,
+        metadata: JsonObject,
+        messages: Sequence[Message],
+        at: datetime,
+    ) -> Conversation:
+        """A new conversation bound to no character yet, holding `messages` (numbered from 1).
+
+        Conflict if a live one has that id; NotFound("client not found") if the tenant was
+        deleted.
+        """
+        ...
+
+    async def set_metadata(
+        self, client_id: UUID, conversation_id: str, metadata: JsonObject
+    ) -> Conversation | None:
+        """Replace a live conversation's metadata (its TTL is unchanged); None if unknown. The
+        answer carries no messages."""
+        ...
+
+    async def remove(self, client_id: UUID, conversation_id: str, seqs: Collection[int]) -> int:
+        """Remove the messages numbered `seqs` from a live conversation; how many were there."""
+        ...
+
     async def delete(self, client_id: UUID, conversation_id: str) -> bool: ...
 
     async def delete_all(self, client_id: UUID) -> None:
@@ -62,3 +102,4 @@ class ConversationStore(Protocol):
         Nothing of the tenant is findable afterwards. A tenant is never undeleted: the store
         remembers the deletion for at least as long as any turn can last (a week).
         """
+        ...

@@ -11,29 +11,35 @@ turns in flight store nothing when they commit, and new ones are refused on ente
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from fastwrap.domain.errors import Busy, Conflict, NotFound
-from fastwrap.domain.model import Conversation, Message
+from fastwrap.domain.model import Conversation, JsonObject, Message
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.conversations import ConversationStore, TurnSlot
 
 SWEEP_EVERY = timedelta(seconds=60)
 BUSY_DETAIL = "another turn on this conversation is still running; try again shortly"
 CONFLICT_DETAIL = "conversation_id belongs to another character"
+END_USER_DETAIL = "conversation_id belongs to another end user"
+TAKEN_DETAIL = "a conversation with this id exists"
 GONE_DETAIL = "client not found"
 TOMBSTONE = timedelta(days=7)  # the longest conversation TTL (SPEC §6.1), as in Redis
 
 
 @dataclass(slots=True)
 class _Entry:
-    character_id: UUID
+    character_id: UUID | None
+    end_user: str | None
     messages: list[Message]
     expires_at: datetime
+    created_at: datetime
+    metadata: JsonObject = field(default_factory=dict)
+    last_seq: int = 0
 
 
 @dataclass(slots=True)
@@ -61,12 +67,18 @@ class _InMemoryTurn(TurnSlot):
         self.open = True
         self.conversation = store._read(client_id, conversation_id, recent)
 
-    async def commit(self, character_id: UUID, turn: tuple[Message, Message]) -> datetime:
+    async def commit(
+        self,
+        character_id: UUID,
+        messages: Sequence[Message],
+        *,
+        end_user: str | None = None,
+    ) -> datetime:
         if not self.open:
             raise RuntimeError("a turn commits at most once, and only while it holds the lock")
         self.open = False
         # No await between the check and the write: the event loop makes this atomic.
-        return self._store._append(*self._key, character_id, turn, self._ttl_seconds)
+        return self._store._append(*self._key, character_id, end_user, messages, self._ttl_seconds)
 
 
 class InMemoryConversationStore(ConversationStore):
@@ -109,13 +121,52 @@ class InMemoryConversationStore(ConversationStore):
         if entry is None:
             return None
         messages = entry.messages if recent is None else entry.messages[-recent:] if recent else []
-        return Conversation(
-            id=conversation_id,
-            client_id=client_id,
-            character_id=entry.character_id,
-            messages=tuple(messages),
-            expires_at=entry.expires_at,
+        return _conversation(client_id, conversation_id, entry, messages)
+
+    async def create(
+        self,
+        client_id: UUID,
+        conversation_id: str,
+        *,
+        ttl_seconds: int,
+        metadata: JsonObject,
+        messages: Sequence[Message],
+        at: datetime,
+    ) -> Conversation:
+        now = self._clock.now()
+        self._check_not_deleted(client_id)
+        if self._live(client_id, conversation_id, now) is not None:
+            raise Conflict(TAKEN_DETAIL)
+        entry = _Entry(
+            character_id=None,
+            end_user=None,
+            messages=list(messages[-self._max_messages :]),
+            expires_at=now + timedelta(seconds=ttl_seconds),
+            created_at=at,
+            metadata=dict(metadata),
+            last_seq=max((m.seq for m in messages), default=0),
         )
+        self._tenants.setdefault(client_id, {})[conversation_id] = entry
+        self._count += 1
+        return _conversation(client_id, conversation_id, entry, entry.messages)
+
+    async def set_metadata(
+        self, client_id: UUID, conversation_id: str, metadata: JsonObject
+    ) -> Conversation | None:
+        entry = self._live(client_id, conversation_id, self._clock.now())
+        if entry is None:
+            return None
+        entry.metadata = dict(metadata)
+        return _conversation(client_id, conversation_id, entry, [])
+
+    async def remove(self, client_id: UUID, conversation_id: str, seqs: Collection[int]) -> int:
+        entry = self._live(client_id, conversation_id, self._clock.now())
+        if entry is None:
+            return 0
+        kept = [m for m in entry.messages if m.seq not in seqs]
+        removed = len(entry.messages) - len(kept)
+        entry.messages = kept
+        return removed
 
     async def delete(self, client_id: UUID, conversation_id: str) -> bool:
         if self._live(client_id, conversation_id, self._clock.now()) is None:
@@ -162,22 +213,33 @@ class InMemoryConversationStore(ConversationStore):
         client_id: UUID,
         conversation_id: str,
         character_id: UUID,
-        turn: tuple[Message, Message],
+        end_user: str | None,
+        messages: Sequence[Message],
         ttl_seconds: int,
     ) -> datetime:
         now = self._clock.now()
         self._maybe_sweep(now)
         self._check_not_deleted(client_id)
         entry = self._live(client_id, conversation_id, now)
-        if entry is not None and entry.character_id != character_id:
-            raise Conflict(CONFLICT_DETAIL)
+        if entry is not None:
+            _check_binding(entry, character_id, end_user)
         expires_at = now + timedelta(seconds=ttl_seconds)
         if entry is None:
-            entry = _Entry(character_id=character_id, messages=[], expires_at=expires_at)
+            entry = _Entry(
+                character_id=None,
+                end_user=end_user,
+                messages=[],
+                expires_at=expires_at,
+                created_at=now,
+            )
             self._tenants.setdefault(client_id, {})[conversation_id] = entry
             self._count += 1
-        entry.messages.extend(turn)
+        if entry.character_id is None:  # new, or created empty: its first turn binds it
+            entry.character_id = character_id
+            entry.end_user = end_user
+        entry.messages.extend(messages)
         del entry.messages[: -self._max_messages]
+        entry.last_seq = max([entry.last_seq, *(m.seq for m in messages)])
         entry.expires_at = expires_at
         return expires_at
 
@@ -192,3 +254,26 @@ class InMemoryConversationStore(ConversationStore):
         self._deleted = {tenant: until for tenant, until in self._deleted.items() if until > now}
         self._last_sweep = now
         self._count_after_sweep = self._count
+
+
+def _check_binding(entry: _Entry, character_id: UUID, end_user: str | None) -> None:
+    if entry.character_id is not None and entry.character_id != character_id:
+        raise Conflict(CONFLICT_DETAIL)
+    if end_user is not None and entry.character_id is not None and entry.end_user != end_user:
+        raise Conflict(END_USER_DETAIL)
+
+
+def _conversation(
+    client_id: UUID, conversation_id: str, entry: _Entry, messages: Sequence[Message]
+) -> Conversation:
+    return Conversation(
+        id=conversation_id,
+        client_id=client_id,
+        character_id=entry.character_id,
+        messages=tuple(messages),
+        expires_at=entry.expires_at,
+        end_user=entry.end_user,
+        metadata=entry.metadata,
+        created_at=entry.created_at,
+        last_seq=entry.last_seq,
+    )

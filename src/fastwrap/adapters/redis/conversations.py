@@ -31,10 +31,14 @@ longest-lived conversation); conversations not swept yet expire by their TTL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+import orjson
+from redis.typing import EncodableT
 
 from fastwrap.adapters.redis.client import (
     DEFAULT_KEY_PREFIX,
@@ -42,19 +46,31 @@ from fastwrap.adapters.redis.client import (
     checked_prefix,
     unavailable,
 )
-from fastwrap.adapters.redis.scripts import ALL, ConversationKeys, ScriptCall, Scripts, TenantKeys
+from fastwrap.adapters.redis.scripts import (
+    ALL,
+    INDEXED,
+    ConversationKeys,
+    ScriptCall,
+    Scripts,
+    TenantKeys,
+)
 from fastwrap.adapters.redis.turn import (
+    GONE_DETAIL,
+    INDEX_PRUNE_SLACK_MS,
     TURN_ALLOWANCE_SECONDS,
     WHAT,
     RedisTurn,
     TurnPolicy,
     conversation_from,
+    encode,
 )
-from fastwrap.domain.model import Conversation
+from fastwrap.domain.errors import Conflict, NotFound
+from fastwrap.domain.model import Conversation, JsonObject, Message
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.conversations import ConversationStore, TurnSlot
 
 DELETE_BATCH = 500
+TAKEN_DETAIL = "a conversation with this id exists"
 TOMBSTONE_SECONDS = 7 * 24 * 3600  # the longest conversation TTL (SPEC §6.1)
 MARK_MS = 2 * TURN_ALLOWANCE_SECONDS * 1000
 
@@ -106,6 +122,70 @@ class RedisConversationStore(ConversationStore):
             yield held
         finally:
             await held.release()
+
+    async def create(
+        self,
+        client_id: UUID,
+        conversation_id: str,
+        *,
+        ttl_seconds: int,
+        metadata: JsonObject,
+        messages: Sequence[Message],
+        at: datetime,
+    ) -> Conversation:
+        keys = ConversationKeys.of(self._prefix, client_id, conversation_id)
+        tenant = TenantKeys.of(self._prefix, client_id)
+        ttl_ms = ttl_seconds * 1000
+        index_args: list[EncodableT] = [
+            conversation_id,
+            ttl_ms + TURN_ALLOWANCE_SECONDS * 1000,
+            INDEX_PRUNE_SLACK_MS,
+        ]
+        create_args: list[EncodableT] = [
+            ttl_ms,
+            at.isoformat(),
+            orjson.dumps(dict(metadata)),
+            max((m.seq for m in messages), default=0),
+            self._policy.max_messages,
+            *map(encode, messages),
+        ]
+        with unavailable(WHAT):
+            # Indexed first, as a turn is: the tenant's deletion must find it.
+            indexed, created = await self._scripts.pipelined(
+                [
+                    (self._scripts.index, list(tenant), index_args),
+                    (self._scripts.create, [keys.msgs, keys.meta], create_args),
+                ]
+            )
+            if indexed != INDEXED:
+                if created:
+                    await self._client.delete(keys.msgs, keys.meta)
+                raise NotFound(GONE_DETAIL)
+        if not created:
+            raise Conflict(TAKEN_DETAIL)
+        conversation = await self.get(client_id, conversation_id)
+        if conversation is None:  # deleted at once by another request: as if never made
+            raise NotFound("conversation not found or expired")
+        return conversation
+
+    async def set_metadata(
+        self, client_id: UUID, conversation_id: str, metadata: JsonObject
+    ) -> Conversation | None:
+        keys = ConversationKeys.of(self._prefix, client_id, conversation_id)
+        with unavailable(WHAT):
+            if not await self._scripts.set_metadata(
+                keys=[keys.meta], args=[orjson.dumps(dict(metadata))]
+            ):
+                return None
+        return await self.get(client_id, conversation_id, recent=0)
+
+    async def remove(self, client_id: UUID, conversation_id: str, seqs: Collection[int]) -> int:
+        if not seqs:
+            return 0
+        keys = ConversationKeys.of(self._prefix, client_id, conversation_id)
+        with unavailable(WHAT):
+            removed = await self._scripts.remove(keys=[keys.msgs, keys.meta], args=list(seqs))
+        return int(removed)
 
     async def delete(self, client_id: UUID, conversation_id: str) -> bool:
         keys = ConversationKeys.of(self._prefix, client_id, conversation_id)

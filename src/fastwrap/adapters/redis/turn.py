@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,13 +31,14 @@ from fastwrap.adapters.redis.scripts import (
     GONE,
     INDEXED,
     OTHER_CHARACTER,
+    OTHER_END_USER,
     ConversationKeys,
     ScriptCall,
     Scripts,
     TenantKeys,
 )
 from fastwrap.domain.errors import Conflict, NotFound
-from fastwrap.domain.model import Conversation, Message
+from fastwrap.domain.model import Conversation, Message, Usage
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.conversations import TurnSlot
 
@@ -45,6 +46,7 @@ log = logging.getLogger("fastwrap.redis")
 
 WHAT = "conversation store"
 CONFLICT_DETAIL = "conversation_id belongs to another character"
+END_USER_DETAIL = "conversation_id belongs to another end user"
 GONE_DETAIL = "client not found"
 INDEX_PRUNE_SLACK_MS = 60_000  # cluster nodes' clocks may differ a little
 # A turn is indexed before it runs, so its entry must outlast the conversation by the turn's
@@ -65,15 +67,30 @@ class TurnPolicy:
 
 
 def encode(message: Message) -> bytes:
-    return orjson.dumps(
-        {"role": message.role, "content": message.content, "at": message.created_at.isoformat()}
-    )
+    """A message as stored: short keys, and the optional ones only when they are set."""
+    data: dict[str, Any] = {
+        "role": message.role,
+        "content": message.content,
+        "at": message.created_at.isoformat(),
+        "n": message.seq,
+    }
+    if message.usage is not None:
+        data["u"] = [message.usage.input_tokens, message.usage.output_tokens]
+    if message.details is not None:
+        data["d"] = message.details
+    return orjson.dumps(data)
 
 
 def decode(raw: str) -> Message:
     data = orjson.loads(raw)
+    usage = data.get("u")
     return Message(
-        role=data["role"], content=data["content"], created_at=datetime.fromisoformat(data["at"])
+        role=data["role"],
+        content=data["content"],
+        created_at=datetime.fromisoformat(data["at"]),
+        seq=data.get("n", 0),  # stored before messages were numbered: 0
+        usage=Usage(input_tokens=usage[0], output_tokens=usage[1]) if usage else None,
+        details=data.get("d"),
     )
 
 
@@ -83,14 +100,23 @@ def conversation_from(
     """The conversation from what READ (or TAKE_AND_READ) answered."""
     if not found:
         return None
-    character, pttl, raw_messages = found
+    character, pttl, raw_messages, end_user, metadata, created, seq = found
+    now = clock.now()
     return Conversation(
         id=conversation_id,
         client_id=client_id,
-        character_id=UUID(character),
+        character_id=UUID(character) if character else None,
         messages=tuple(decode(raw) for raw in raw_messages),
-        expires_at=clock.now() + timedelta(milliseconds=max(0, int(pttl))),
+        expires_at=now + timedelta(milliseconds=max(0, int(pttl))),
+        end_user=end_user or None,
+        metadata=_metadata(metadata),
+        created_at=datetime.fromisoformat(created) if created else None,
+        last_seq=int(seq or 0),
     )
+
+
+def _metadata(raw: str | None) -> Mapping[str, Any]:
+    return orjson.loads(raw) if raw else {}
 
 
 class RedisTurn(TurnSlot):
@@ -142,7 +168,13 @@ class RedisTurn(TurnSlot):
         )
         self._open = True
 
-    async def commit(self, character_id: UUID, turn: tuple[Message, Message]) -> datetime:
+    async def commit(
+        self,
+        character_id: UUID,
+        messages: Sequence[Message],
+        *,
+        end_user: str | None = None,
+    ) -> datetime:
         if not self._open:
             raise RuntimeError("a turn commits at most once, and only while it holds the lock")
         self._open = False
@@ -150,7 +182,7 @@ class RedisTurn(TurnSlot):
             if self._loop.time() - self._started > TURN_ALLOWANCE_SECONDS:
                 await self._index_again()
             outcome, released = await self._scripts.commit(
-                keys=list(self._keys), args=self._commit_args(character_id, turn)
+                keys=list(self._keys), args=self._commit_args(character_id, messages, end_user)
             )
         self._holding = False  # given back, or taken by another turn since: not ours either way
         if not released:
@@ -159,6 +191,8 @@ class RedisTurn(TurnSlot):
             raise NotFound(GONE_DETAIL)
         if outcome == OTHER_CHARACTER:
             raise Conflict(CONFLICT_DETAIL)
+        if outcome == OTHER_END_USER:
+            raise Conflict(END_USER_DETAIL)
         return self._policy.clock.now() + timedelta(seconds=self._ttl_seconds)
 
     async def release(self) -> None:
@@ -198,14 +232,19 @@ class RedisTurn(TurnSlot):
         args: list[EncodableT] = [self._token, self._policy.lock_ttl_ms, self._recent]
         return self._scripts.take_and_read, list(self._keys), args
 
-    def _commit_args(self, character_id: UUID, turn: tuple[Message, Message]) -> list[EncodableT]:
+    def _commit_args(
+        self, character_id: UUID, messages: Sequence[Message], end_user: str | None
+    ) -> list[EncodableT]:
         return [
             str(character_id),
             self._ttl_seconds * 1000,
             self._policy.max_messages,
             secrets.token_hex(16),  # the turn's id, so a retried commit stores it once
             self._token,
-            *map(encode, turn),
+            end_user or "",
+            max(m.seq for m in messages),
+            self._policy.clock.now().isoformat(),
+            *map(encode, messages),
         ]
 
     async def _give_back(self) -> None:

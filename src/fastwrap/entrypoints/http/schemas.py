@@ -13,6 +13,7 @@ from fastwrap.entrypoints.http.json_types import JsonFloat, JsonInt, Metadata, T
 from fastwrap.entrypoints.views import character_view
 
 CONVERSATION_ID = r"^[A-Za-z0-9._:-]{1,128}$"
+END_USER = r"^[A-Za-z0-9._:@-]{1,128}$"
 ENTITY_TYPE = r"^[A-Za-z0-9._:-]{1,64}$"
 ENTITY_ID = r"^[A-Za-z0-9._:@-]{1,128}$"
 Email = str  # validated and normalised by the domain; the schema only bounds the size
@@ -199,6 +200,11 @@ class ChatIn(BaseModel):
     character_id: UUID = Field(validation_alias=AliasChoices("character_id", "uuid"))
     content: str = Field(min_length=1, max_length=32_000)
     conversation_id: str | None = Field(default=None, pattern=CONVERSATION_ID)
+    end_user: str | None = Field(
+        default=None,
+        pattern=END_USER,
+        description="Your end user's id: tags the turn; their conversations stay theirs",
+    )
     role: Literal["user"] = "user"
     stream: StrictBool = False
 
@@ -236,7 +242,10 @@ class MessageOut(BaseModel):
 
 class ConversationOut(BaseModel):
     conversation_id: str
-    character_id: UUID
+    character_id: UUID | None = Field(
+        description="None until the first turn of a conversation created empty (/v1)"
+    )
+    end_user: str | None = None
     messages: list[MessageOut]
     expires_at: datetime
 

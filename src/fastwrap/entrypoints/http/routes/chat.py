@@ -79,7 +79,10 @@ async def _sse(events: AsyncIterator[ChatDelta | TurnResult]) -> AsyncIterator[b
 )
 async def chat(body: ChatIn, caller: CallerDep) -> Response:
     request = TurnRequest(
-        character_id=body.character_id, content=body.content, conversation_id=body.conversation_id
+        character_id=body.character_id,
+        content=body.content,
+        conversation_id=body.conversation_id,
+        end_user=body.end_user,
     )
     if body.stream:
         events = await caller.services.chat.stream_turn(caller.client.id, request)
@@ -101,6 +104,7 @@ async def get_conversation(
     data = ConversationOut(
         conversation_id=conversation.id,
         character_id=conversation.character_id,
+        end_user=conversation.end_user,
         messages=[
             MessageOut(role=m.role, content=m.content, created_at=m.created_at)
             for m in conversation.messages
