@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.support.app import app_client, hermetic_settings, sign_up
+
+pytestmark = pytest.mark.integration
 
 
 async def test_data_survives_a_restart_of_the_embedded_default(tmp_path: Path) -> None:

@@ -20,6 +20,8 @@ from fastwrap.adapters.redis.cache import open_redis_cache
 from fastwrap.domain.model import Message, RateLimit
 from tests.support.services import service_missing
 
+pytestmark = pytest.mark.integration
+
 
 def _free_port() -> int:
     with socket.socket() as sock:

@@ -8,7 +8,11 @@ import urllib.request
 from pathlib import Path
 from uuid import uuid4
 
+import pytest
+
 from tests.support.serve import fastwrap_serve
+
+pytestmark = pytest.mark.integration
 
 
 def _call(url: str, body: dict[str, object] | None = None, key: str | None = None) -> object:

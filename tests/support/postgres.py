@@ -35,7 +35,7 @@ from fastwrap.adapters.bundles import Storage
 from fastwrap.adapters.memory.repositories import memory_storage
 from fastwrap.adapters.postgres.migrate import apply_migrations
 from fastwrap.adapters.postgres.storage import open_postgres_storage
-from tests.support.services import service_missing
+from tests.support.services import integration, service_missing
 
 DATABASE_URL_ENV = "FASTWRAP_TEST_DATABASE_URL"
 DEFAULT_DIM = 256  # what tests/support/app.py hermetic_settings() uses
@@ -166,13 +166,7 @@ def pg_empty_dsn(pg_server: PgTestServer) -> Iterator[str]:
     run_sync(pg_server.drop(name))
 
 
-@pytest.fixture(
-    params=[
-        "memory",
-        pytest.param("postgres", marks=pytest.mark.integration),
-        pytest.param("postgres-cached", marks=pytest.mark.integration),
-    ]
-)
+@pytest.fixture(params=["memory", integration("postgres"), integration("postgres-cached")])
 async def storage(request: pytest.FixtureRequest, pg_embedding_dim: int) -> AsyncIterator[Storage]:
     """In memory; PostgreSQL asked every time; PostgreSQL behind the lookup caches (the
     default of `fastwrap serve`)."""
