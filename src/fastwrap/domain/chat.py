@@ -158,22 +158,25 @@ class ChatService:
         return self._conversations.turn(character.client_id, conversation_id, ttl, recent=recent)
 
     async def _store(
-        self, held: TurnSlot, character: Character, content: str, reply: ChatReply
+        self, held: TurnSlot, character: Character, question: Message, reply: ChatReply
     ) -> datetime:
-        asked = self._clock.now()
-        turn = (
-            Message(role="user", content=content, created_at=asked),
-            Message(role="assistant", content=reply.content, created_at=self._clock.now()),
-        )
-        return await held.commit(character.id, turn)
+        answer = Message(role="assistant", content=reply.content, created_at=self._clock.now())
+        return await held.commit(character.id, (question, answer))
+
+    def _question(self, content: str) -> Message:
+        """The user's message, stamped when its turn holds the conversation and asks the
+        model: before the reply (which can take seconds), and never before the turn it queued
+        behind, so a conversation's messages stay in time order."""
+        return Message(role="user", content=content, created_at=self._clock.now())
 
     async def turn(self, client_id: UUID, request: TurnRequest) -> TurnResult:
         character, conversation_id, hits = await self._prepare(client_id, request)
         async with self._hold(character, conversation_id) as held:
+            question = self._question(request.content)
             history = self._checked_history(held.conversation, character)
             prompt = build_prompt(character, hits, history, request.content)
             reply = await self._model.reply(prompt)
-            expires_at = await self._store(held, character, request.content, reply)
+            expires_at = await self._store(held, character, question, reply)
         return TurnResult(
             conversation_id=conversation_id,
             character_id=character.id,
@@ -203,6 +206,7 @@ class ChatService:
         content: str,
     ) -> AsyncIterator[ChatDelta | TurnResult]:
         async with self._hold(character, conversation_id) as held:
+            question = self._question(content)
             history = self._checked_history(held.conversation, character)
             prompt = build_prompt(character, hits, history, content)
             parts: list[str] = []
@@ -213,7 +217,7 @@ class ChatService:
                 if delta.content:
                     yield delta
             reply = ChatReply(content="".join(parts), usage=usage)
-            expires_at = await self._store(held, character, content, reply)
+            expires_at = await self._store(held, character, question, reply)
         yield TurnResult(
             conversation_id=conversation_id,
             character_id=character.id,
