@@ -135,7 +135,7 @@ def pg_server() -> Iterator[PgTestServer]:
         yield server
         run_sync(server.drop_all())
         return
-    # Not pytest's tmp_path: a concurrent pytest run may prune those under a running server.
+    # Not pytest's tmp_path: see embedded_tmp_path.
     base = Path(tempfile.mkdtemp(prefix="fastwrap-test-pg-"))
     try:
         embedded = _start_embedded(base)
@@ -152,6 +152,23 @@ def pg_server() -> Iterator[PgTestServer]:
 @pytest.fixture
 def pg_embedding_dim() -> int:
     return DEFAULT_DIM
+
+
+@pytest.fixture
+def embedded_tmp_path() -> Iterator[Path]:
+    """A fresh directory for an embedded PostgreSQL's data, outside pytest's tmp_path tree.
+
+    Run as root, the embedded server runs as its own system user, which must traverse the
+    parents of its data directory; any pytest session that starts meanwhile makes
+    /tmp/pytest-of-root private again (mode 0700) and prunes all but its 3 newest sessions'
+    directories, so under tmp_path initdb fails with "Permission denied" whenever two
+    sessions share the machine (parallel CI jobs, several developers).
+    """
+    path = Path(tempfile.mkdtemp(prefix="fastwrap-test-data-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
