@@ -12,6 +12,7 @@ from fastwrap.adapters.langchain.providers import build_chat_model
 from fastwrap.domain.model import ChatDelta, PromptMessage
 from fastwrap.ports.llm import ChatModel
 from tests.support.openai_stub import OpenAIStub
+from tests.support.services import integration
 
 PROMPT = [
     PromptMessage(role="system", content="You are Ada, a patient maths tutor."),
@@ -21,7 +22,7 @@ PROMPT = [
 ]
 
 
-@pytest.fixture(params=["offline", "langchain-openai"])
+@pytest.fixture(params=["offline", integration("langchain-openai")])
 async def chat_model(request: pytest.FixtureRequest) -> AsyncIterator[ChatModel]:
     if request.param == "offline":
         yield OfflineChatModel()

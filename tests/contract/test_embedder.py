@@ -11,6 +11,7 @@ from fastwrap.adapters.langchain.embeddings import OpenAIEmbedder
 from fastwrap.adapters.langchain.hashing import HashingEmbedder
 from fastwrap.ports.embeddings import Embedder
 from tests.support.openai_stub import OpenAIStub
+from tests.support.services import integration
 
 DIMENSIONS = 64
 
@@ -22,7 +23,7 @@ def _openai(stub: OpenAIStub, *, batch_size: int = 100) -> OpenAIEmbedder:
     )  # fmt: skip
 
 
-@pytest.fixture(params=["hashing", "openai"])
+@pytest.fixture(params=["hashing", integration("openai")])
 async def embedder(request: pytest.FixtureRequest) -> AsyncIterator[Embedder]:
     if request.param == "hashing":
         yield HashingEmbedder(DIMENSIONS)

@@ -29,12 +29,12 @@ def _block(start: str, end: str) -> str:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[str]:
+def served(embedded_tmp_path: Path) -> Iterator[str]:
     """`fastwrap serve` with no configuration at all, in an empty directory."""
-    with fastwrap_serve(tmp_path, {}) as server:
+    with fastwrap_serve(embedded_tmp_path, {}) as server:
         yield server.base
-    assert (tmp_path / ".fastwrap").is_dir()  # the embedded default kept its data there
-    assert (tmp_path / "logs" / "logfile.log").is_file()
+    assert (embedded_tmp_path / ".fastwrap").is_dir()  # the embedded default kept its data there
+    assert (embedded_tmp_path / "logs" / "logfile.log").is_file()
 
 
 def test_walkthrough_runs_against_the_embedded_default(served: str) -> None:

@@ -47,8 +47,10 @@ async def embedded_storage(data_dir: Path) -> AsyncIterator[Storage]:
         )
 
 
-async def test_data_survives_a_stop_and_a_start_on_the_same_data_dir(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+async def test_data_survives_a_stop_and_a_start_on_the_same_data_dir(
+    embedded_tmp_path: Path,
+) -> None:
+    data_dir = embedded_tmp_path / "data"
     client = Client(
         id=uuid4(), email="ada@example.com", password_hash="h", key_digest="d" * 64,
         created_at=NOW, updated_at=NOW,
@@ -71,8 +73,8 @@ async def test_data_survives_a_stop_and_a_start_on_the_same_data_dir(tmp_path: P
         assert (hit.snippet.content, hit.snippet.metadata) == ("kept", {"k": "v"})
 
 
-async def test_a_second_process_on_the_data_dir_gets_a_clear_error(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+async def test_a_second_process_on_the_data_dir_gets_a_clear_error(embedded_tmp_path: Path) -> None:
+    data_dir = embedded_tmp_path / "data"
     data_dir.mkdir()
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_THE_LOCK, str(data_dir)],
@@ -97,9 +99,9 @@ async def test_a_second_process_on_the_data_dir_gets_a_clear_error(tmp_path: Pat
     assert not (data_dir / "pg").exists(), "no server may start on a data dir in use"
 
 
-async def test_the_same_process_cannot_open_a_data_dir_twice(tmp_path: Path) -> None:
-    async with embedded_storage(tmp_path) as storage:
+async def test_the_same_process_cannot_open_a_data_dir_twice(embedded_tmp_path: Path) -> None:
+    async with embedded_storage(embedded_tmp_path) as storage:
         with pytest.raises(ConfigurationError, match="in use by another fastwrap process"):
-            async with embedded_postgres(tmp_path):
+            async with embedded_postgres(embedded_tmp_path):
                 pass
         assert (await storage.health.check()).ok

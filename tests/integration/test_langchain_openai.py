@@ -165,9 +165,10 @@ async def test_a_consumer_that_leaves_mid_stream_cancels_the_upstream_call(
 
     await anext(stream)
     await stream.aclose()
-    gate.set()  # the stub tries to go on writing to a connection that is gone
 
+    # The stub is still holding the rest of the reply: only a closed connection ends it.
     assert await asyncio.to_thread(openai_stub.stream_abandoned.wait, 5)
+    gate.set()
     assert not openai_stub.stream_finished.is_set()
 
 

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.support.app import app_client, hermetic_settings, sign_up
 
+pytestmark = pytest.mark.integration
 
-async def test_data_survives_a_restart_of_the_embedded_default(tmp_path: Path) -> None:
-    settings = hermetic_settings(fastwrap_storage="postgres", fastwrap_data_dir=tmp_path / "data")
+
+async def test_data_survives_a_restart_of_the_embedded_default(embedded_tmp_path: Path) -> None:
+    settings = hermetic_settings(
+        fastwrap_storage="postgres", fastwrap_data_dir=embedded_tmp_path / "data"
+    )
     assert settings.postgres_dsn is None  # the embedded server, as `fastwrap serve` runs it
 
     async with app_client(settings) as api:

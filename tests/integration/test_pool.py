@@ -41,23 +41,25 @@ async def test_a_busy_pool_answers_unavailable_after_its_wait(
 async def test_a_waiting_caller_gets_the_connection_when_it_is_given_back(pg_dsn: str) -> None:
     pool = await create_pool(pg_dsn, min_size=1, max_size=1)
     try:
-        release = asyncio.Event()
+        held, asking, release = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
         async def hold() -> None:
             async with connection(pool):
+                held.set()
                 await release.wait()
 
         holder = asyncio.create_task(hold())
-        await asyncio.sleep(0.05)
+        await held.wait()
         assert pool.get_idle_size() == 0
 
         async def query() -> int:
+            asking.set()  # no await until the acquire waits: we resume once it does
             async with connection(pool) as conn:
                 value: int = await conn.fetchval("SELECT 3")
                 return value
 
         waiting = asyncio.create_task(query())
-        await asyncio.sleep(0.05)
+        await asking.wait()
         assert not waiting.done()
         release.set()
         assert await asyncio.wait_for(waiting, 5) == 3

@@ -209,28 +209,46 @@ async def test_replicas_share_a_rate_budget(replicas: tuple[LiveState, LiveState
     assert not (await two.rate_limiter.hit_all(budget)).allowed
 
 
+async def exchanges_reach(proxy: TcpProxy, count: int) -> None:
+    """Wait until `count` request/reply exchanges have gone through the proxy."""
+    async with asyncio.timeout(10):
+        while proxy.round_trips < count:
+            await asyncio.sleep(0.001)
+
+
 async def test_a_lock_held_by_one_replica_makes_the_other_wait(
-    replicas: tuple[LiveState, LiveState],
+    redis_url: str, redis_namespace: str, redis_proxy: tuple[TcpProxy, str]
 ) -> None:
-    one, two = replicas
+    proxy, proxied_url = redis_proxy
     tenant = uuid4()
     order: list[str] = []
+    async with (
+        cache(redis_url, redis_namespace) as one,
+        cache(proxied_url, redis_namespace, lock_wait=10) as two,  # patient, however loaded
+    ):
+        assert await two.conversations.get(tenant, "other") is None  # its connection is made
 
-    async def second() -> None:
-        async with two.conversations.turn(tenant, "c", 60):
-            order.append("two")
-
-    async with one.conversations.turn(tenant, "c", 60):
-        waiting = asyncio.create_task(second())
-        await asyncio.sleep(0.05)
-        order.append("one")
-    await waiting
-    assert order == ["one", "two"]
-
-    async with one.conversations.turn(tenant, "c", 60):
-        with pytest.raises(Busy):
+        async def second() -> None:
             async with two.conversations.turn(tenant, "c", 60):
-                pytest.fail("both replicas held the lock")
+                order.append("two")
+
+        async with one.conversations.turn(tenant, "c", 60):
+            tried = proxy.round_trips
+            waiting = asyncio.create_task(second())
+            # A second exchange starts only once the first was answered: refused, it retries.
+            await exchanges_reach(proxy, tried + 2)
+            assert not waiting.done()
+            order.append("one")
+        await waiting
+        assert order == ["one", "two"]
+
+        async with (
+            cache(redis_url, redis_namespace, lock_wait=0.2) as impatient,
+            one.conversations.turn(tenant, "c", 60),
+        ):
+            with pytest.raises(Busy):
+                async with impatient.conversations.turn(tenant, "c", 60):
+                    pytest.fail("both replicas held the lock")
 
 
 async def test_a_lock_outlives_its_ttl_while_held(redis_url: str, redis_namespace: str) -> None:
@@ -272,11 +290,9 @@ async def test_a_conversation_really_expires(redis_url: str, redis_namespace: st
     async with cache(redis_url, redis_namespace) as redis_cache:
         store = redis_cache.conversations
         await store_turn(store, tenant, "c", uuid4(), a_turn(), ttl=1)
-        for _ in range(30):
-            if await store.get(tenant, "c") is None:
-                break
-            await asyncio.sleep(0.05)
-        assert await store.get(tenant, "c") is None
+        async with asyncio.timeout(10):  # real time: a second of TTL, however loaded we are
+            while await store.get(tenant, "c") is not None:
+                await asyncio.sleep(0.05)
 
 
 async def test_a_budget_really_refills(redis_url: str, redis_namespace: str) -> None:

@@ -21,6 +21,8 @@ from fastwrap.domain.rate_limits import RateCheck
 from tests.support.clock import ManualClock
 from tests.support.services import service_missing
 
+pytestmark = pytest.mark.integration
+
 
 def _free_port() -> int:
     with socket.socket() as sock:

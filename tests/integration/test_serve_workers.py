@@ -8,7 +8,11 @@ import urllib.request
 from pathlib import Path
 from uuid import uuid4
 
+import pytest
+
 from tests.support.serve import fastwrap_serve
+
+pytestmark = pytest.mark.integration
 
 
 def _call(url: str, body: dict[str, object] | None = None, key: str | None = None) -> object:
@@ -18,13 +22,13 @@ def _call(url: str, body: dict[str, object] | None = None, key: str | None = Non
         return json.loads(r.read())
 
 
-def test_two_workers_share_the_embedded_database(tmp_path: Path, redis_url: str) -> None:
+def test_two_workers_share_the_embedded_database(embedded_tmp_path: Path, redis_url: str) -> None:
     env = {
         "REDIS_URL": redis_url,
         "REDIS_KEY_PREFIX": f"fw-test-{uuid4().hex[:8]}:",
-        "LOG_DIR": str(tmp_path / "logs"),
+        "LOG_DIR": str(embedded_tmp_path / "logs"),
     }
-    with fastwrap_serve(tmp_path, env, "--workers", "2") as server:
+    with fastwrap_serve(embedded_tmp_path, env, "--workers", "2") as server:
         signup = _call(
             f"{server.base}/auth/signup", {"email": "w@example.com", "password": "Correct-Horse-9!"}
         )

@@ -17,6 +17,8 @@ from fastwrap.adapters.postgres.storage import open_postgres_storage
 from fastwrap.domain.errors import ConfigurationError
 from tests.support.services import service_missing
 
+pytestmark = pytest.mark.integration
+
 SERVER = os.environ.get("FASTWRAP_TEST_PLAIN_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 
 

@@ -18,6 +18,7 @@ from fastwrap.adapters.memory.repositories import memory_storage
 from fastwrap.domain.errors import NotFound
 from fastwrap.settings import Settings
 from tests.support.app import STRONG_PASSWORD, hermetic_settings
+from tests.support.services import integration
 
 HEAVY = ["pydantic", "pydantic_settings", "langchain_core", "asyncpg", "dependency_injector"]
 
@@ -54,7 +55,7 @@ def test_every_public_name_resolves() -> None:
         _ = fastwrap.NoSuchThing
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", integration("postgres")])
 def settings(request: pytest.FixtureRequest) -> fastwrap.Settings:
     if request.param == "postgres":
         dsn = request.getfixturevalue("pg_dsn")

@@ -12,9 +12,10 @@ import pytest
 
 from tests.resilience.turns import assert_each_turn_whole, concurrent_turns, stored_messages
 from tests.support.app import app_client, hermetic_settings, make_character, sign_up
+from tests.support.services import integration
 
 
-@pytest.fixture(params=["in-process", pytest.param("redis", marks=pytest.mark.integration)])
+@pytest.fixture(params=["in-process", integration("redis")])
 async def api(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
     settings = hermetic_settings()
     if request.param == "redis":

@@ -74,8 +74,9 @@ async def test_a_stalled_model_is_504_and_does_not_block_the_loop(
 
     openai_stub.set_delay(MODEL_TIMEOUT * 4)
     stalled = asyncio.create_task(turn(api, alice, cid, "never answered"))
-    while not openai_stub.requests_to("/v1/chat/completions")[1:]:
-        await asyncio.sleep(0.01)  # the call has reached the model and waits on it
+    async with asyncio.timeout(10):  # until the call has reached the model and waits on it
+        while not openai_stub.requests_to("/v1/chat/completions")[1:]:
+            await asyncio.sleep(0.01)
     during = await health_latencies(api)
     # Every /health answered while the chat call was still waiting: the loop was free.
     assert not stalled.done()

@@ -22,6 +22,7 @@ from fastwrap.settings import Settings
 from tests.security.conftest import logged_text
 from tests.security.live import live_server
 from tests.support.app import SERVICE_KEY, STRONG_PASSWORD, app_client, hermetic_settings
+from tests.support.services import integration
 
 HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 PASSWORDS = {
@@ -42,7 +43,7 @@ def settings_for(request: pytest.FixtureRequest) -> Settings:
     return hermetic_settings()
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", integration("postgres")])
 def settings(request: pytest.FixtureRequest) -> Settings:
     return settings_for(request)
 
@@ -136,7 +137,7 @@ async def test_a_full_run_logs_no_key_password_or_content(
         assert secret not in text, f"{secret[:12]}... is in the log"
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", integration("postgres")])
 async def stored(
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Callable[[], Awaitable[list[str]]]]]:

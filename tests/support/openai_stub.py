@@ -33,7 +33,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -41,8 +41,9 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from fastwrap.adapters.langchain.hashing import feature_vector
 
@@ -187,10 +188,21 @@ class OpenAIStub:
             )
         return state, body
 
-    async def _wait(self, state: _Behaviour, seconds: float) -> None:
-        """Sleep, but stop early once the test has moved on (reset)."""
+    def _current(self, state: _Behaviour) -> bool:
+        return state.generation == self._state.generation
+
+    async def _wait(
+        self, state: _Behaviour, seconds: float, gone: asyncio.Event | None = None
+    ) -> None:
+        """Sleep, but stop early once the test has moved on (reset) or the client has left.
+
+        It always yields to the event loop once, so a lost connection is noticed between chunks.
+        """
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and state.generation == self._state.generation:
+        await asyncio.sleep(0)
+        while time.monotonic() < deadline and self._current(state):
+            if gone is not None and gone.is_set():
+                return
             await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
 
     def _failure(self, state: _Behaviour, request: Request) -> Response | None:
@@ -223,8 +235,8 @@ class OpenAIStub:
         model = body.get("model", "stub-model")
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            chunks = self._chunks(state, model, text, usage if include_usage else None)
-            return StreamingResponse(chunks, media_type="text/event-stream")
+            chunks = _chunks(model, text, usage if include_usage else None)
+            return _EventStream(lambda send, gone: self._stream(state, chunks, send, gone))
         choice = {
             "index": 0,
             "message": {"role": "assistant", "content": text},
@@ -232,35 +244,31 @@ class OpenAIStub:
         }
         return JSONResponse(_envelope(model, "chat.completion", [choice], usage))
 
-    async def _chunks(
-        self, state: _Behaviour, model: str, text: str, usage: dict[str, int] | None
-    ) -> AsyncIterator[bytes]:
-        words = text.split(" ")
-        pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
-        finished = False
-        try:
-            for i, piece in enumerate(pieces):
-                delta = {"role": "assistant", "content": piece} if i == 0 else {"content": piece}
-                choice = {"index": 0, "delta": delta, "finish_reason": None}
-                yield _sse(_envelope(model, "chat.completion.chunk", [choice], None))
-                if i == 0 and state.hold is not None:
-                    await self._hold(state, state.hold)
-                await self._wait(state, state.chunk_delay)
-            stop = {"index": 0, "delta": {}, "finish_reason": "stop"}
-            yield _sse(_envelope(model, "chat.completion.chunk", [stop], None))
-            if usage is not None:
-                yield _sse(_envelope(model, "chat.completion.chunk", [], usage))
-            yield b"data: [DONE]\n\n"
-            finished = True
-            self.stream_finished.set()
-        finally:
-            if not finished:  # the client went away (or the test moved on) mid-stream
-                self.stream_abandoned.set()
+    async def _stream(
+        self, state: _Behaviour, chunks: list[bytes], send: Send, gone: asyncio.Event
+    ) -> None:
+        """Write the chunks, pausing as told; stop the moment the client has gone."""
+        for i, chunk in enumerate(chunks):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if i == 0 and state.hold is not None:
+                await self._hold(state, state.hold, gone)
+            else:
+                await self._wait(state, state.chunk_delay, gone)
+            if gone.is_set():
+                self._announce(state, self.stream_abandoned)
+                return
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        self._announce(state, self.stream_finished)
 
-    async def _hold(self, state: _Behaviour, gate: threading.Event) -> None:
+    def _announce(self, state: _Behaviour, event: threading.Event) -> None:
+        # A stream a reset cut loose must not speak to the next test.
+        if self._current(state):
+            event.set()
+
+    async def _hold(self, state: _Behaviour, gate: threading.Event, gone: asyncio.Event) -> None:
         deadline = time.monotonic() + HOLD_LIMIT_SECONDS
-        while not gate.is_set() and time.monotonic() < deadline:
-            if state.generation != self._state.generation:
+        while not gate.is_set() and not gone.is_set() and time.monotonic() < deadline:
+            if not self._current(state):
                 return
             await asyncio.sleep(0.01)
 
@@ -285,6 +293,56 @@ class OpenAIStub:
         return JSONResponse(
             {"object": "list", "data": data, "model": body.get("model"), "usage": usage}
         )
+
+
+class _EventStream(Response):
+    """An SSE response that watches for the client leaving while it writes.
+
+    The departure is learnt from the ASGI `http.disconnect` event, which the server sends when
+    the connection is lost, never from a write failing: asyncio's transport drops writes to a
+    dead socket with a logged warning rather than raising them to the writer.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(self, write: Callable[[Send, asyncio.Event], Awaitable[None]]) -> None:
+        self.status_code = 200
+        self.background = None
+        self.init_headers()
+        self._write = write
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gone = asyncio.Event()
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.create_task(watch())
+        try:
+            start = {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
+            await send(start)
+            await self._write(send, gone)
+        finally:
+            watcher.cancel()
+
+
+def _chunks(model: str, text: str, usage: dict[str, int] | None) -> list[bytes]:
+    """The SSE body of a streamed completion: one chunk per word, stop, usage, [DONE]."""
+    words = text.split(" ")
+    pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
+    chunks = []
+    for i, piece in enumerate(pieces):
+        delta = {"role": "assistant", "content": piece} if i == 0 else {"content": piece}
+        choice = {"index": 0, "delta": delta, "finish_reason": None}
+        chunks.append(_sse(_envelope(model, "chat.completion.chunk", [choice], None)))
+    stop = {"index": 0, "delta": {}, "finish_reason": "stop"}
+    chunks.append(_sse(_envelope(model, "chat.completion.chunk", [stop], None)))
+    if usage is not None:
+        chunks.append(_sse(_envelope(model, "chat.completion.chunk", [], usage)))
+    chunks.append(b"data: [DONE]\n\n")
+    return chunks
 
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str:

@@ -35,7 +35,7 @@ from fastwrap.adapters.bundles import Storage
 from fastwrap.adapters.memory.repositories import memory_storage
 from fastwrap.adapters.postgres.migrate import apply_migrations
 from fastwrap.adapters.postgres.storage import open_postgres_storage
-from tests.support.services import service_missing
+from tests.support.services import integration, service_missing
 
 DATABASE_URL_ENV = "FASTWRAP_TEST_DATABASE_URL"
 DEFAULT_DIM = 256  # what tests/support/app.py hermetic_settings() uses
@@ -135,7 +135,7 @@ def pg_server() -> Iterator[PgTestServer]:
         yield server
         run_sync(server.drop_all())
         return
-    # Not pytest's tmp_path: a concurrent pytest run may prune those under a running server.
+    # Not pytest's tmp_path: see embedded_tmp_path.
     base = Path(tempfile.mkdtemp(prefix="fastwrap-test-pg-"))
     try:
         embedded = _start_embedded(base)
@@ -155,6 +155,23 @@ def pg_embedding_dim() -> int:
 
 
 @pytest.fixture
+def embedded_tmp_path() -> Iterator[Path]:
+    """A fresh directory for an embedded PostgreSQL's data, outside pytest's tmp_path tree.
+
+    Run as root, the embedded server runs as its own system user, which must traverse the
+    parents of its data directory; any pytest session that starts meanwhile makes
+    /tmp/pytest-of-root private again (mode 0700) and prunes all but its 3 newest sessions'
+    directories, so under tmp_path initdb fails with "Permission denied" whenever two
+    sessions share the machine (parallel CI jobs, several developers).
+    """
+    path = Path(tempfile.mkdtemp(prefix="fastwrap-test-data-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
 def pg_dsn(pg_server: PgTestServer, pg_embedding_dim: int) -> str:
     return pg_server.dsn(run_sync(pg_server.migrated(pg_embedding_dim)))
 
@@ -166,13 +183,7 @@ def pg_empty_dsn(pg_server: PgTestServer) -> Iterator[str]:
     run_sync(pg_server.drop(name))
 
 
-@pytest.fixture(
-    params=[
-        "memory",
-        pytest.param("postgres", marks=pytest.mark.integration),
-        pytest.param("postgres-cached", marks=pytest.mark.integration),
-    ]
-)
+@pytest.fixture(params=["memory", integration("postgres"), integration("postgres-cached")])
 async def storage(request: pytest.FixtureRequest, pg_embedding_dim: int) -> AsyncIterator[Storage]:
     """In memory; PostgreSQL asked every time; PostgreSQL behind the lookup caches (the
     default of `fastwrap serve`)."""

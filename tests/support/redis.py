@@ -36,14 +36,14 @@ from fastwrap.adapters.redis.rate_limit import RATE_KEYS, RedisRateLimiter
 from fastwrap.ports.conversations import ConversationStore
 from fastwrap.ports.rate_limit import RateLimiter
 from tests.support.clock import ManualClock
-from tests.support.services import service_missing
+from tests.support.services import integration, service_missing
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 TEST_DB = 15
 LOCK_WAIT_SECONDS = 0.5
 LOCK_TTL_SECONDS = 5.0
 MAX_MESSAGES = 10
-BACKENDS = ["in-process", "redis"]
+BACKENDS = ["in-process", integration("redis")]
 
 type Advance = Callable[[float], Awaitable[None]]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -16,3 +16,9 @@ def service_missing(reason: str) -> NoReturn:
     if services_required():
         pytest.fail(f"required service missing: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def integration(backend: str) -> Any:
+    """A fixture parameter for a backend that needs a real service: marked `integration`, so
+    that `pytest -m "not integration"` runs with no PostgreSQL and no Redis at all."""
+    return pytest.param(backend, marks=pytest.mark.integration, id=backend)

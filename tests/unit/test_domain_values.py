@@ -13,7 +13,7 @@ from fastwrap.adapters.security.hashing import Sha256ApiKeys
 from fastwrap.domain.chat import HistoryBudget, trim_history
 from fastwrap.domain.emails import normalise_email
 from fastwrap.domain.errors import Invalid
-from fastwrap.domain.model import Message, RateLimit, check_conversation_id
+from fastwrap.domain.model import Message, RateLimit, Role, check_conversation_id
 from fastwrap.domain.pagination import Cursor
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -79,10 +79,11 @@ def test_other_conversation_ids_fail(value: str) -> None:
         check_conversation_id(value)
 
 
-def _history(lengths: list[int]) -> list[Message]:
+def _history(lengths: list[int], roles: list[Role] | None = None) -> list[Message]:
+    """Messages of these sizes; alternating user/assistant unless `roles` says otherwise."""
     return [
         Message(
-            role="user" if i % 2 == 0 else "assistant",
+            role=roles[i] if roles else ("user" if i % 2 == 0 else "assistant"),
             content="x" * n,
             created_at=T0 + timedelta(seconds=i),
         )
@@ -90,23 +91,38 @@ def _history(lengths: list[int]) -> list[Message]:
     ]
 
 
+def _usable(history: list[Message], budget: HistoryBudget) -> bool:
+    """Within both budgets, and not opening on a reply whose question was cut off."""
+    within = len(history) <= budget.max_messages
+    within = within and sum(len(m.content) for m in history) <= budget.max_chars
+    return within and (not history or history[0].role == "user")
+
+
+ROLES: st.SearchStrategy[Role] = st.sampled_from(["user", "assistant"])
+
+
 @given(
-    st.lists(st.integers(min_value=1, max_value=500), max_size=60),
+    st.lists(st.tuples(ROLES, st.integers(min_value=1, max_value=500)), max_size=60),
+    st.booleans(),
     st.integers(min_value=0, max_value=30),
     st.integers(min_value=0, max_value=5000),
 )
-def test_trimmed_history_is_a_recent_suffix_within_budget(
-    lengths: list[int], max_messages: int, max_chars: int
+def test_trimmed_history_is_the_longest_recent_suffix_within_budget(
+    messages: list[tuple[Role, int]], alternating: bool, max_messages: int, max_chars: int
 ) -> None:
-    history = _history(lengths)
-    kept = trim_history(history, HistoryBudget(max_messages=max_messages, max_chars=max_chars))
-    assert len(kept) <= max_messages
-    assert sum(len(m.content) for m in kept) <= max_chars
-    assert kept == history[len(history) - len(kept) :]
-    assert not kept or kept[0].role == "user"
+    lengths = [n for _, n in messages]
+    history = _history(lengths, None if alternating else [role for role, _ in messages])
+    budget = HistoryBudget(max_messages=max_messages, max_chars=max_chars)
+    kept = trim_history(history, budget)
+
+    start = len(history) - len(kept)
+    assert kept == history[start:]  # the most recent messages, oldest first
+    assert _usable(kept, budget)
+    # And the longest such suffix: taking in any older message would break a budget or
+    # open on a reply. (Budgets only grow with the suffix, so this is what "fits" means.)
+    assert not any(_usable(history[older:], budget) for older in range(start))
     # What a turn reads from the store (only the last max_messages) trims to the same history.
     tail = history[max(0, len(history) - max_messages) :] if max_messages else []
-    budget = HistoryBudget(max_messages=max_messages, max_chars=max_chars)
     assert trim_history(tail, budget) == kept
 
 
