@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from fastwrap.domain.chat import HistoryBudget, TurnRequest, TurnResult
+from fastwrap.domain.errors import NotFound
 from fastwrap.domain.model import ChatDelta, Knowledge, PromptMessage, SnippetInput
 from tests.support.chat import DEFAULT_TTL, Chat, ask, build_chat
 
@@ -156,3 +157,35 @@ async def test_the_question_is_stamped_when_asked_and_the_reply_when_it_came(
     question, answer = stored.messages
     assert question.created_at == asked
     assert answer.created_at == asked + timedelta(seconds=5)
+
+
+async def test_turns_number_their_messages_and_keep_the_replys_usage(chat: Chat) -> None:
+    pirate = await chat.character()
+    await chat.service.turn(chat.tenant, ask(pirate, "one"))
+    await chat.service.turn(chat.tenant, ask(pirate, "two"))
+
+    stored = await chat.stored()
+
+    assert stored is not None
+    assert [m.seq for m in stored.messages] == [1, 2, 3, 4]
+    assert stored.last_seq == 4
+    assert [m.usage is not None for m in stored.messages] == [False, True, False, True]
+
+
+async def test_an_end_user_sees_and_forgets_only_their_own_conversations(chat: Chat) -> None:
+    pirate = await chat.character()
+    request = TurnRequest(character_id=pirate.id, content="hi", conversation_id="c1",
+                          end_user="alice")  # fmt: skip
+    await chat.service.turn(chat.tenant, request)
+
+    assert (
+        await chat.service.conversation(chat.tenant, "c1", end_user="alice")
+    ).end_user == "alice"
+    assert (await chat.service.conversation(chat.tenant, "c1")).end_user == "alice"  # the tenant
+    with pytest.raises(NotFound):
+        await chat.service.conversation(chat.tenant, "c1", end_user="bob")
+    with pytest.raises(NotFound):
+        await chat.service.forget(chat.tenant, "c1", end_user="bob")
+    assert await chat.stored() is not None
+    await chat.service.forget(chat.tenant, "c1", end_user="alice")
+    assert await chat.stored() is None
