@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     rate_limit_ip: str = "1200/minute"
     trusted_proxies: str = ""
 
+    # observability (SPEC §14): /metrics, and OpenTelemetry tracing when an endpoint is set
+    metrics_enabled: bool = True
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_exporter_otlp_protocol: Literal["http/protobuf", "grpc"] = "http/protobuf"
+    otel_capture_content: bool = False  # message content on model spans: off unless asked
+
     # logging
     log_dir: Path | None = Path("logs")
     log_level: str = "INFO"
@@ -127,7 +133,13 @@ class Settings(BaseSettings):
             ipaddress.ip_network(part, strict=False)
         return value
 
-    @field_validator("database_url", "redis_url", "model_base_url", "embedding_base_url")
+    @field_validator(
+        "database_url",
+        "redis_url",
+        "model_base_url",
+        "embedding_base_url",
+        "otel_exporter_otlp_endpoint",
+    )
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
