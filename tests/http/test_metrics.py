@@ -143,9 +143,7 @@ class GatedModel(ChatModel):
 
 
 @asynccontextmanager
-async def app_with_model(
-    settings: Settings, model: ChatModel
-) -> AsyncIterator[httpx.AsyncClient]:
+async def app_with_model(settings: Settings, model: ChatModel) -> AsyncIterator[httpx.AsyncClient]:
     @asynccontextmanager
     async def resource() -> AsyncIterator[tuple[ChatModel, str]]:
         yield model, "test:gated"

@@ -103,10 +103,11 @@ def test_both_workers_are_counted(tmp_path: Path, redis_url: str, pg_dsn: str) -
             time.sleep(0.2)  # polling, as for /health: give a starting worker the CPU
         scrapes = [parse(_get(f"{server.base}/metrics").decode()) for _ in range(6)]
 
-    assert len(counted) == 2 and all(counted.values()), f"one worker served all: {server.output}"
+    assert len(counted) == 2, f"one worker served all {sent}: {server.output}"
+    assert all(counted.values()), counted
     assert sum(counted.values()) == sent
     for scrape in scrapes:  # whichever worker answered, it added up both, and not the stale run
         assert scrape.value("fastwrap_http_requests_total", **ROUTE) == sent
-    pids = {pid for pid in counted}
+    pids = set(counted)
     started = set(re.findall(r"Started server process \[(\d+)\]", server.output))
     assert pids <= started, server.output
