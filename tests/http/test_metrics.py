@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import httpx
 from dependency_injector import providers
+from prometheus_client.parser import text_string_to_metric_families
 
 from fastwrap.container import make_container
 from fastwrap.domain.errors import UpstreamFailed
@@ -28,6 +31,7 @@ REQUESTS = "fastwrap_http_requests_total"
 DURATIONS = "fastwrap_http_request_duration_seconds_count"
 MODEL_CALLS = "fastwrap_model_call_duration_seconds_count"
 TOKENS = "fastwrap_model_tokens_total"
+ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 10  # a bound for a broken test, not a timing it relies on
 
 
@@ -216,3 +220,21 @@ async def test_metrics_enabled_false_serves_no_metrics() -> None:
         assert (await chat(api, alice, character_id=cid, content="hi")).status_code == 201
         response = await api.get("/metrics")
     assert response.status_code == 404
+
+
+async def test_the_grafana_dashboard_reads_only_metrics_that_exist() -> None:
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    used = {
+        re.sub(r"_(bucket|count|sum)$", "", name)
+        for expr in exprs
+        for name in re.findall(r"\bfastwrap_[a-z_]+", expr)
+    }
+    async with app_client(hermetic_settings()) as api:
+        families = {
+            family.name
+            for family in text_string_to_metric_families((await api.get("/metrics")).text)
+        }
+    # The parser names a counter family without its `_total`.
+    assert {name.removesuffix("_total") for name in used} <= families
+    assert len(used) >= 8
