@@ -49,10 +49,15 @@ class MeteredChatModel(ChatModel):
         self._metrics = metrics
         self._input = metrics.tokens.labels(model, "input")
         self._output = metrics.tokens.labels(model, "output")
+        self._durations: dict[tuple[str, str], Histogram] = {}  # labels() resolved once each
 
     def _observe(self, mode: str, outcome: str, started: float, usage: Usage | None) -> None:
         elapsed = time.perf_counter() - started
-        self._metrics.duration.labels(self._model, mode, outcome).observe(elapsed)
+        duration = self._durations.get((mode, outcome))
+        if duration is None:
+            duration = self._metrics.duration.labels(self._model, mode, outcome)
+            self._durations[(mode, outcome)] = duration
+        duration.observe(elapsed)
         if usage is not None:
             self._input.inc(usage.input_tokens or 0)
             self._output.inc(usage.output_tokens or 0)

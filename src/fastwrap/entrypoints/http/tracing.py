@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from opentelemetry import propagate
 from opentelemetry.propagators.textmap import Getter
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, TracerProvider
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["ServerSpanMiddleware", "TracerProvider"]
@@ -78,15 +78,20 @@ class ServerSpanMiddleware:
                 status = status or 500
                 raise
             finally:
-                route = scope.get("route")
-                if route is not None:
-                    span.update_name(f"{method} {route.path}")
-                    span.set_attribute("http.route", route.path)
-                state = scope.get("state", {})
-                span.set_attribute("fastwrap.request_id", state.get("request_id", ""))
-                if "client_id" in state:
-                    span.set_attribute("fastwrap.tenant_id", state["client_id"])
-                if status:
-                    span.set_attribute("http.response.status_code", status)
-                if status >= 500:
-                    span.set_status(Status(StatusCode.ERROR))
+                _describe(span, scope, status)
+
+
+def _describe(span: Span, scope: Scope, status: int) -> None:
+    """What is known once the request is answered: its route, caller and status."""
+    route = scope.get("route")
+    if route is not None:
+        span.update_name(f"{scope['method']} {route.path}")
+        span.set_attribute("http.route", route.path)
+    state = scope.get("state", {})
+    span.set_attribute("fastwrap.request_id", state.get("request_id", ""))
+    if "client_id" in state:
+        span.set_attribute("fastwrap.tenant_id", state["client_id"])
+    if status:
+        span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        span.set_status(Status(StatusCode.ERROR))
