@@ -15,7 +15,7 @@ import argparse
 import statistics
 
 from load import WrkResult
-from options import compared, experiment_options, extra_env
+from options import compared, experiment_options, extra_env, variants
 from procfs import stack_meter
 from scenario import Tenant, chat_load, create_tenant, seed_conversations
 from stack import Process, Stack, start_stack
@@ -86,6 +86,9 @@ def start_servers(
     for name, tree in compared(args.compare).items():
         env = history | extra_env(args.env) | {"REDIS_KEY_PREFIX": f"{name}:"}
         servers[name] = stack.start_fastwrap(env, src=tree, name=name)
+    for name, variant in variants(args.variant).items():
+        env = history | extra_env(args.env) | variant | {"REDIS_KEY_PREFIX": f"{name}:"}
+        servers[name] = stack.start_fastwrap(env, src=args.fastwrap_src, name=name)
     tenant = create_tenant(servers["fastwrap"][1])
     floors = []
     for how in args.floor_llm.split(","):

@@ -27,6 +27,25 @@ def experiment_options(parser: argparse.ArgumentParser) -> None:
         help="also run FastWrap from the source tree DIR as server NAME, in the same rounds "
         "(repeatable; an A/B of a change on a shared machine)",
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=VAR=VALUE[,VAR=VALUE]",
+        help="also run this FastWrap as server NAME with that extra environment, in the same "
+        "rounds (repeatable; e.g. nometrics=METRICS_ENABLED=false)",
+    )
+
+
+def variants(specs: list[str]) -> dict[str, dict[str, str]]:
+    """--variant NAME=VAR=VALUE[,VAR=VALUE...] options as {name: extra environment}."""
+    found = {}
+    for spec in specs:
+        name, sep, assignments = spec.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--variant wants NAME=VAR=VALUE[,VAR=VALUE], got {spec!r}")
+        found[name] = extra_env(assignments.split(","))
+    return found
 
 
 def compared(pairs: list[str]) -> dict[str, Path]:

@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from dependency_injector import containers, providers
 
@@ -22,6 +22,13 @@ from fastwrap.adapters.langchain.providers import build_chat_model
 from fastwrap.adapters.langchain.tracing import configure_tracing
 from fastwrap.adapters.memory.live_state import memory_live_state
 from fastwrap.adapters.memory.repositories import memory_storage
+from fastwrap.adapters.observability import (
+    make_metrics,
+    make_span_exporter,
+    observe_chat_model,
+    observe_conversations,
+    open_tracing,
+)
 from fastwrap.adapters.security.hashing import BcryptPasswordHasher, Sha256ApiKeys
 from fastwrap.domain.characters import CharacterService
 from fastwrap.domain.chat import ChatService, HistoryBudget
@@ -38,6 +45,9 @@ from fastwrap.ports.llm import ChatModel
 from fastwrap.ports.rate_limit import RateLimiter
 from fastwrap.ports.schema import SchemaAdmin
 from fastwrap.settings import Settings
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 log = logging.getLogger("fastwrap")
 
@@ -189,6 +199,7 @@ class Services:
     health: HealthService
     rate_limiter: RateLimiter
     internal_key: InternalKey
+    tracer_provider: TracerProvider | None = None  # set when OTEL_EXPORTER_OTLP_ENDPOINT is
 
 
 def _health(storage: Storage, live: LiveState, llm: str, embeddings: str) -> HealthService:
@@ -220,6 +231,23 @@ class Container(containers.DeclarativeContainer):
     chat_model = providers.Resource(open_provider_client, make_chat_model, settings)
     embedder = providers.Resource(open_provider_client, make_embedder, settings)
 
+    # Observability (SPEC §14): wrappers around the ports, installed only when switched on.
+    metrics = providers.Singleton(make_metrics, settings.provided.metrics_enabled)
+    span_exporter = providers.Singleton(
+        make_span_exporter,
+        settings.provided.otel_exporter_otlp_endpoint,
+        settings.provided.otel_exporter_otlp_protocol,
+    )
+    tracing = providers.Resource(open_tracing, span_exporter)
+    model = providers.Singleton(
+        observe_chat_model,
+        chat_model,
+        metrics,
+        tracing,
+        settings.provided.otel_capture_content,
+    )
+    conversations = providers.Singleton(observe_conversations, live_state, metrics)
+
     hasher = providers.Singleton(BcryptPasswordHasher, rounds=settings.provided.bcrypt_rounds)
     api_keys = providers.Singleton(Sha256ApiKeys)
 
@@ -227,7 +255,7 @@ class Container(containers.DeclarativeContainer):
         ClientService,
         writer=storage.provided.clients,
         reader=storage.provided.clients,
-        conversations=live_state.provided.conversations,
+        conversations=conversations,
         hasher=hasher,
         keys=api_keys,
         clock=clock,
@@ -242,8 +270,8 @@ class Container(containers.DeclarativeContainer):
     chat_service = providers.Singleton(
         ChatService,
         characters=storage.provided.characters,
-        conversations=live_state.provided.conversations,
-        model=chat_model.provided[0],
+        conversations=conversations,
+        model=model,
         vectors=vector_service,
         clock=clock,
         default_ttl=settings.provided.conversation_ttl_seconds,
@@ -268,6 +296,7 @@ class Container(containers.DeclarativeContainer):
         internal_key=providers.Singleton(
             InternalKey, providers.Callable(_secret, settings.provided.fastwrap_api_key)
         ),
+        tracer_provider=tracing,
     )
 
 

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     rate_limit_login_failures: str = "10/15 minutes"
     trusted_proxies: str = ""
 
+    # observability (SPEC §14): /metrics, and OpenTelemetry tracing when an endpoint is set
+    metrics_enabled: bool = True
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_exporter_otlp_protocol: Literal["http/protobuf", "grpc"] = "http/protobuf"
+    otel_capture_content: bool = False  # message content on model spans: off unless asked
+
     # logging
     log_dir: Path | None = Path("logs")
     log_level: str = "INFO"
@@ -135,7 +141,13 @@ class Settings(BaseSettings):
             ipaddress.ip_network(part, strict=False)
         return value
 
-    @field_validator("database_url", "redis_url", "model_base_url", "embedding_base_url")
+    @field_validator(
+        "database_url",
+        "redis_url",
+        "model_base_url",
+        "embedding_base_url",
+        "otel_exporter_otlp_endpoint",
+    )
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():

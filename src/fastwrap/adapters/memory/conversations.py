@@ -243,6 +243,10 @@ class InMemoryConversationStore(ConversationStore):
         entry.expires_at = expires_at
         return expires_at
 
+    def approximate_count(self) -> int:
+        """Conversations held, at no cost: expired ones count until the next sweep drops them."""
+        return self._count
+
     def _maybe_sweep(self, now: datetime) -> None:
         grown = self._count >= 2 * max(self._count_after_sweep, 512)
         if not grown and now - self._last_sweep < SWEEP_EVERY:

@@ -15,6 +15,7 @@ from fastwrap.entrypoints.cli.clients import clients_app, keys_app
 from fastwrap.entrypoints.cli.console import fail, load_settings
 from fastwrap.entrypoints.cli.db import db_app
 from fastwrap.entrypoints.cli.health import health
+from fastwrap.entrypoints.cli.metrics_dir import prepare_metrics_dir
 from fastwrap.entrypoints.cli.vectors import vectors_app
 from fastwrap.settings import Settings
 
@@ -63,6 +64,8 @@ def serve(
         fail("--workers > 1 needs REDIS_URL (or REDIS_HOST) so the workers share conversations")
     if workers > 1 and settings.fastwrap_storage == "memory":
         fail("--workers > 1 needs PostgreSQL: FASTWRAP_STORAGE=memory is per process")
+    if not reload:
+        prepare_metrics_dir(workers, settings.metrics_enabled)
     embedded = settings.fastwrap_storage == "postgres" and settings.postgres_dsn is None
     if workers > 1 and not reload and embedded:
         _serve_workers_on_embedded(settings, options)

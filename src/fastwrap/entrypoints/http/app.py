@@ -14,9 +14,23 @@ from fastwrap.domain.errors import DomainError
 from fastwrap.domain.model import RateLimit
 from fastwrap.entrypoints.http import errors
 from fastwrap.entrypoints.http.limits import RequestLimits, RequestLimitsMiddleware
+from fastwrap.entrypoints.http.metrics import (
+    HttpMetrics,
+    MetricsExposition,
+    MetricsMiddleware,
+    metrics_router,
+)
 from fastwrap.entrypoints.http.middleware import RequestContextMiddleware
 from fastwrap.entrypoints.http.rate_limit import Budgets, RateLimitMiddleware
-from fastwrap.entrypoints.http.routes import admin, auth, characters, chat, meta, vectors
+from fastwrap.entrypoints.http.routes import (
+    admin,
+    auth,
+    characters,
+    chat,
+    meta,
+    playground,
+    vectors,
+)
 from fastwrap.entrypoints.http.routes.meta import package_version
 from fastwrap.settings import Settings
 
@@ -86,8 +100,11 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
     )
     errors.install(app)
     # Routing tries the routes in this order: the hot paths first (chat, then characters).
-    for module in (chat, characters, vectors, auth, admin, meta):
+    for module in (chat, characters, vectors, auth, admin, meta, playground):
         add_routes(app, module.router)
+    metrics: MetricsExposition | None = container.metrics()
+    if metrics is not None:
+        add_routes(app, metrics_router(metrics))
 
     def started_services() -> Services | None:
         started: Services | None = getattr(app.state, "services", None)
@@ -101,5 +118,17 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
             trusted=settings.trusted_proxy_networks,
         )
     app.add_middleware(RequestLimitsMiddleware, limits=limits)
-    app.add_middleware(RequestContextMiddleware)  # outermost: every response gets an id
+    if settings.otel_exporter_otlp_endpoint is not None:
+        from fastwrap.entrypoints.http.tracing import ServerSpanMiddleware, TracerProvider
+
+        def tracer_provider() -> TracerProvider | None:  # known once start-up has run
+            services = getattr(app.state, "services", None)
+            return services.tracer_provider if services is not None else None
+
+        app.add_middleware(ServerSpanMiddleware, provider=tracer_provider)
+    app.add_middleware(RequestContextMiddleware)  # every response gets an id
+    if metrics is not None:  # outermost: counts every answer, the middleware's own included
+        app.add_middleware(
+            MetricsMiddleware, metrics=HttpMetrics(metrics.registry), routes=app.router.routes
+        )
     return app

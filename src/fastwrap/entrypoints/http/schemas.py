@@ -304,6 +304,7 @@ class ServiceInfo(BaseModel):
     name: str
     version: str
     docs_url: str
+    playground_url: str
 
 
 class CheckOut(BaseModel):

@@ -22,7 +22,9 @@ def package_version() -> str:
 
 @router.get("/")
 async def info() -> Envelope[ServiceInfo]:
-    data = ServiceInfo(name="FastWrap", version=package_version(), docs_url="/docs")
+    data = ServiceInfo(
+        name="FastWrap", version=package_version(), docs_url="/docs", playground_url="/playground"
+    )
     return Envelope(message="FastWrap is running", data=data)
 
 
