@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from fastwrap.adapters.postgres.storage import PgHealthProbe
-from tests.support.app import app_client, hermetic_settings, sign_up
+from tests.support.app import app_client, hermetic_settings, make_character, sign_up
 from tests.support.redis import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -123,3 +123,29 @@ async def test_the_database_health_detail_names_no_address(unused_tcp_port: int)
     assert status.detail
     assert "127.0.0.1" not in status.detail
     assert str(unused_tcp_port) not in status.detail
+
+
+async def test_the_conversation_stores_outage_is_logged_once_and_its_end_once(
+    redis_proxy: tuple[TcpProxy, str],
+    redis_namespace: str,
+    warnings_logged: Collected,
+) -> None:
+    proxy, url = redis_proxy
+    settings = hermetic_settings(redis_url=url, redis_key_prefix=redis_namespace)
+    async with app_client(settings) as api:
+        alice = await sign_up(api, "alice@example.com")
+        cid = await make_character(api, alice)
+        body = {"character_id": cid, "content": "hi", "conversation_id": "c"}
+        await proxy.stop()
+        for _ in range(10):
+            refused = await api.post("/api/chat", json=body, headers=alice.headers)
+            assert refused.status_code == 503
+        await proxy.start()
+        async with asyncio.timeout(RECOVERY_SECONDS):
+            while (
+                await api.post("/api/chat", json=body, headers=alice.headers)
+            ).status_code != 201:
+                await asyncio.sleep(0.05)
+
+    assert len(warnings_logged.lines("conversation store unavailable")) == 1
+    assert len(warnings_logged.lines("conversation store answers again")) == 1

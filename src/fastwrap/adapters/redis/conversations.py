@@ -42,9 +42,9 @@ from redis.typing import EncodableT
 
 from fastwrap.adapters.redis.client import (
     DEFAULT_KEY_PREFIX,
+    Outage,
     RedisClient,
     checked_prefix,
-    unavailable,
 )
 from fastwrap.adapters.redis.scripts import (
     ALL,
@@ -99,6 +99,7 @@ class RedisConversationStore(ConversationStore):
             lock_wait_seconds=lock_wait_seconds,
             lock_ttl_ms=max(1, round(lock_ttl_seconds * 1000)),
             max_messages=max_messages,
+            outage=Outage(WHAT),
         )
 
     async def get(
@@ -106,7 +107,7 @@ class RedisConversationStore(ConversationStore):
     ) -> Conversation | None:
         keys = ConversationKeys.of(self._prefix, client_id, conversation_id)
         count = ALL if recent is None else recent
-        with unavailable(WHAT):
+        with self._policy.outage.watch():
             found: Sequence[Any] = await self._scripts.read(
                 keys=[keys.msgs, keys.meta], args=[count]
             )
@@ -149,7 +150,7 @@ class RedisConversationStore(ConversationStore):
             self._policy.max_messages,
             *map(encode, messages),
         ]
-        with unavailable(WHAT):
+        with self._policy.outage.watch():
             # Indexed first, as a turn is: the tenant's deletion must find it.
             indexed, created = await self._scripts.pipelined(
                 [
@@ -172,7 +173,7 @@ class RedisConversationStore(ConversationStore):
         self, client_id: UUID, conversation_id: str, metadata: JsonObject
     ) -> Conversation | None:
         keys = ConversationKeys.of(self._prefix, client_id, conversation_id)
-        with unavailable(WHAT):
+        with self._policy.outage.watch():
             if not await self._scripts.set_metadata(
                 keys=[keys.meta], args=[orjson.dumps(dict(metadata))]
             ):
@@ -183,18 +184,18 @@ class RedisConversationStore(ConversationStore):
         if not seqs:
             return 0
         keys = ConversationKeys.of(self._prefix, client_id, conversation_id)
-        with unavailable(WHAT):
+        with self._policy.outage.watch():
             removed = await self._scripts.remove(keys=[keys.msgs, keys.meta], args=list(seqs))
         return int(removed)
 
     async def delete(self, client_id: UUID, conversation_id: str) -> bool:
         keys = ConversationKeys.of(self._prefix, client_id, conversation_id)
-        with unavailable(WHAT):
+        with self._policy.outage.watch():
             return bool(await self._client.delete(keys.msgs, keys.meta))
 
     async def delete_all(self, client_id: UUID) -> None:
         tenant = TenantKeys.of(self._prefix, client_id)
-        with unavailable(WHAT):
+        with self._policy.outage.watch():
             await self._client.set(tenant.tombstone, 1, ex=TOMBSTONE_SECONDS)
             batch: list[str] = []
             async for conversation_id, _expiry in self._client.zscan_iter(

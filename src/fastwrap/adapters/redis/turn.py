@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import EncodableT
 
-from fastwrap.adapters.redis.client import describe, unavailable
+from fastwrap.adapters.redis.client import Outage, describe
 from fastwrap.adapters.redis.lock import Backoff, Watchdog, new_token
 from fastwrap.adapters.redis.scripts import (
     ALL,
@@ -64,6 +64,8 @@ class TurnPolicy:
     lock_wait_seconds: float
     lock_ttl_ms: int
     max_messages: int
+    # One log line per Redis outage for the whole store, not one per turn that meets it.
+    outage: Outage
 
 
 def encode(message: Message) -> bytes:
@@ -152,7 +154,7 @@ class RedisTurn(TurnSlot):
         NotFound if the tenant was deleted (delete_all): it indexes no conversation any more.
         Whatever it raises, `release` afterwards gives back what it took.
         """
-        with unavailable(WHAT):
+        with self._policy.outage.watch():
             found = await self._index_and_take()
             backoff = Backoff(self._policy.lock_wait_seconds)
             while found == BUSY:
@@ -178,7 +180,7 @@ class RedisTurn(TurnSlot):
         if not self._open:
             raise RuntimeError("a turn commits at most once, and only while it holds the lock")
         self._open = False
-        with unavailable(WHAT):
+        with self._policy.outage.watch():
             if self._loop.time() - self._started > TURN_ALLOWANCE_SECONDS:
                 await self._index_again()
             outcome, released = await self._scripts.commit(

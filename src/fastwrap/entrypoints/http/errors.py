@@ -117,7 +117,10 @@ async def domain_error(request: Request, exc: Exception) -> JSONResponse:
             response.headers["RateLimit-Limit"] = str(exc.limit)
             response.headers["RateLimit-Remaining"] = "0"
             response.headers["RateLimit-Reset"] = str(math.ceil(exc.reset_after or 0))
-    if status >= 500:
+    if isinstance(exc, e.Unavailable):
+        # The adapter logged the outage once; a line per refused request would flood the log.
+        log.debug("%s: %s", exc.code, exc.detail)
+    elif status >= 500:
         log.warning("%s: %s", exc.code, exc.detail)
     return response
 
