@@ -69,6 +69,8 @@ def hit_out(h: SearchHit) -> HitOut:
         metadata=dict(s.metadata),
         score=h.score,
         distance=h.distance,
+        vector_rank=h.vector_rank,
+        keyword_rank=h.keyword_rank,
     )
 
 
@@ -88,6 +90,7 @@ async def search(body: SearchIn, caller: CallerDep) -> Envelope[list[HitOut]]:
         top_k=body.top_k,
         entity_types=[body.entity_type] if body.entity_type else None,
         metadata=body.metadata,
+        mode=body.mode,
     )
     return ok(f"{len(hits)} hits", [hit_out(h) for h in hits])
 
