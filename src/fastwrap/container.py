@@ -28,6 +28,7 @@ from fastwrap.domain.chat import ChatService, HistoryBudget
 from fastwrap.domain.clients import ClientService
 from fastwrap.domain.errors import ConfigurationError
 from fastwrap.domain.health import HealthService
+from fastwrap.domain.imports import ImportService
 from fastwrap.domain.internal_key import InternalKey
 from fastwrap.domain.vectors import VectorService
 from fastwrap.ports.clock import Clock
@@ -183,6 +184,7 @@ class Services:
     characters: CharacterService
     chat: ChatService
     vectors: VectorService
+    imports: ImportService
     health: HealthService
     rate_limiter: RateLimiter
     internal_key: InternalKey
@@ -226,6 +228,12 @@ class Container(containers.DeclarativeContainer):
     vector_service = providers.Singleton(
         VectorService, index=storage.provided.vectors, embedder=embedder.provided[0], clock=clock
     )
+    import_service = providers.Singleton(
+        ImportService,
+        loader=storage.provided.snippet_loader,
+        embedder=embedder.provided[0],
+        clock=clock,
+    )
     chat_service = providers.Singleton(
         ChatService,
         characters=storage.provided.characters,
@@ -249,6 +257,7 @@ class Container(containers.DeclarativeContainer):
         characters=character_service,
         chat=chat_service,
         vectors=vector_service,
+        imports=import_service,
         health=health_service,
         rate_limiter=live_state.provided.rate_limiter,
         internal_key=providers.Singleton(

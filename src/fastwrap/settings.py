@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # A body that has not fully arrived by then gets a 408 (slow-loris protection).
     request_body_timeout_seconds: float = Field(default=30.0, gt=0)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    # Bulk bodies (SPEC §15): NDJSON imports and document uploads, with their own deadline.
+    import_max_bytes: int = Field(default=1_073_741_824, ge=1024)
+    document_max_bytes: int = Field(default=20_971_520, ge=1024)
+    bulk_body_timeout_seconds: float = Field(default=3600.0, gt=0)
 
     # PostgreSQL
     database_url: str | None = None

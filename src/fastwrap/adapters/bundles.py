@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from fastwrap.ports.bulk import BulkSnippetLoader
 from fastwrap.ports.conversations import ConversationStore
 from fastwrap.ports.health import HealthProbe
 from fastwrap.ports.rate_limit import RateLimiter
@@ -29,6 +30,7 @@ class Storage:
     vectors: VectorIndex
     health: HealthProbe
     adapter: str  # "memory" | "embedded" | "postgres", as /health shows it
+    snippet_loader: BulkSnippetLoader
 
 
 @dataclass(frozen=True, slots=True)

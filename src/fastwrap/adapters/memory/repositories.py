@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastwrap.adapters.bundles import Storage
+from fastwrap.adapters.memory.bulk import InMemorySnippetLoader
 from fastwrap.adapters.memory.characters import InMemoryCharacterRepository
 from fastwrap.adapters.memory.clients import InMemoryClientRepository, MemoryState
 from fastwrap.adapters.memory.vectors import InMemoryVectorIndex
@@ -35,4 +36,5 @@ def memory_storage(state: MemoryState | None = None) -> Storage:
         vectors=InMemoryVectorIndex(state),
         health=InMemoryHealthProbe(),
         adapter="memory",
+        snippet_loader=InMemorySnippetLoader(state),
     )

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from fastwrap.adapters.bundles import ClientStore, Storage
+from fastwrap.adapters.postgres.bulk import PgSnippetLoader
 from fastwrap.adapters.postgres.cached import CachedCharacterRepository, CachedClientStore
 from fastwrap.adapters.postgres.changes import ChangeFeed
 from fastwrap.adapters.postgres.characters import PgCharacterRepository
@@ -104,6 +105,7 @@ async def open_postgres_storage(
             vectors=PgVectorIndex(pool, shape=shape),
             health=PgHealthProbe(pool, adapter),
             adapter=adapter,
+            snippet_loader=PgSnippetLoader(pool),
         )
     finally:
         if feed is not None:

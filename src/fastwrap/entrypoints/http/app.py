@@ -13,7 +13,7 @@ from fastwrap.container import Container, running
 from fastwrap.domain.errors import DomainError
 from fastwrap.domain.model import RateLimit
 from fastwrap.entrypoints.http import errors
-from fastwrap.entrypoints.http.limits import RequestLimits, RequestLimitsMiddleware
+from fastwrap.entrypoints.http.limits import BulkBody, RequestLimits, RequestLimitsMiddleware
 from fastwrap.entrypoints.http.middleware import RequestContextMiddleware
 from fastwrap.entrypoints.http.rate_limit import Budgets, RateLimitMiddleware
 from fastwrap.entrypoints.http.routes import admin, auth, characters, chat, meta, vectors
@@ -55,6 +55,14 @@ def add_routes(app: FastAPI, router: APIRouter) -> None:
         app.router.add_api_route(route.path, route.endpoint, **options)
 
 
+def bulk_bodies(settings: Settings) -> tuple[BulkBody, ...]:
+    timeout = settings.bulk_body_timeout_seconds
+    return (
+        BulkBody("/api/vectors/import", settings.import_max_bytes, timeout),
+        BulkBody("/api/documents", settings.document_max_bytes, timeout),
+    )
+
+
 def create_app(container: Container, limits: RequestLimits | None = None) -> FastAPI:
     """Build the app; its lifespan starts the container's resources and closes them.
 
@@ -65,6 +73,7 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
         body_timeout_seconds=settings.request_body_timeout_seconds,
+        bulk=bulk_bodies(settings),
     )
 
     @asynccontextmanager

@@ -265,6 +265,11 @@ class HitOut(BaseModel):
     keyword_rank: int | None = None
 
 
+class ImportOut(BaseModel):
+    imported: int
+    embedded: int  # how many of them FastWrap embedded (the others came with an embedding)
+
+
 # --- service -------------------------------------------------------------------------------
 
 
