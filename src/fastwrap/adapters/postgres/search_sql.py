@@ -80,7 +80,7 @@ def vector_statement(
 SELECT {_columns(columns)}, t.distance, NULL::bigint AS vector_rank,
        NULL::bigint AS keyword_rank, NULL::float8 AS score
 FROM (
-    SELECT t.*, t.embedding <=> {vector} AS distance
+    SELECT {_columns(columns)}, t.embedding <=> {vector} AS distance
     FROM {table} AS t
     WHERE {scope}
     ORDER BY {shape.order_by(vector)}
