@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     import_max_bytes: int = Field(default=1_073_741_824, ge=1024)
     document_max_bytes: int = Field(default=20_971_520, ge=1024)
     bulk_body_timeout_seconds: float = Field(default=3600.0, gt=0)
+    # Documents larger than this are processed in the background (202 and a job).
+    document_inline_max_bytes: int = Field(default=262_144, ge=0)
+    # A background job's lease: a worker that stops renewing it for this long is presumed dead.
+    job_lease_seconds: float = Field(default=30.0, ge=1)
+    job_poll_seconds: float = Field(default=1.0, gt=0)
 
     # PostgreSQL
     database_url: str | None = None

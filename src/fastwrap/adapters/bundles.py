@@ -7,7 +7,9 @@ from typing import Protocol
 
 from fastwrap.ports.bulk import BulkSnippetLoader
 from fastwrap.ports.conversations import ConversationStore
+from fastwrap.ports.documents import DocumentStore
 from fastwrap.ports.health import HealthProbe
+from fastwrap.ports.jobs import JobQueue
 from fastwrap.ports.rate_limit import RateLimiter
 from fastwrap.ports.repositories import (
     CharacterRepository,
@@ -31,6 +33,8 @@ class Storage:
     health: HealthProbe
     adapter: str  # "memory" | "embedded" | "postgres", as /health shows it
     snippet_loader: BulkSnippetLoader
+    documents: DocumentStore
+    jobs: JobQueue
 
 
 @dataclass(frozen=True, slots=True)

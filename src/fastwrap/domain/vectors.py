@@ -63,6 +63,11 @@ def _check_metadata(metadata: JsonObject) -> None:
         raise Invalid(f"metadata must be at most {MAX_METADATA_BYTES} bytes of JSON")
 
 
+def check_metadata(metadata: JsonObject) -> None:
+    """The metadata rules of a snippet (depth, size), for other inputs that become snippets."""
+    _check_metadata(metadata)
+
+
 def _check_items(items: Sequence[SnippetInput]) -> None:
     if not 1 <= len(items) <= MAX_BATCH:
         raise Invalid(f"upsert takes 1-{MAX_BATCH} items")

@@ -18,7 +18,9 @@ from fastwrap.adapters.postgres.cached import CachedCharacterRepository, CachedC
 from fastwrap.adapters.postgres.changes import ChangeFeed
 from fastwrap.adapters.postgres.characters import PgCharacterRepository
 from fastwrap.adapters.postgres.clients import PgClientRepository
+from fastwrap.adapters.postgres.documents import PgDocumentStore
 from fastwrap.adapters.postgres.errors import translated, unavailable
+from fastwrap.adapters.postgres.jobs import PgJobQueue
 from fastwrap.adapters.postgres.migrate import apply_migrations, check_embedding_dim, connect
 from fastwrap.adapters.postgres.pool import close_pool, create_pool
 from fastwrap.adapters.postgres.search_sql import VectorIndexShape
@@ -106,6 +108,8 @@ async def open_postgres_storage(
             health=PgHealthProbe(pool, adapter),
             adapter=adapter,
             snippet_loader=PgSnippetLoader(pool),
+            documents=PgDocumentStore(pool),
+            jobs=PgJobQueue(pool),
         )
     finally:
         if feed is not None:

@@ -16,7 +16,15 @@ from fastwrap.entrypoints.http import errors
 from fastwrap.entrypoints.http.limits import BulkBody, RequestLimits, RequestLimitsMiddleware
 from fastwrap.entrypoints.http.middleware import RequestContextMiddleware
 from fastwrap.entrypoints.http.rate_limit import Budgets, RateLimitMiddleware
-from fastwrap.entrypoints.http.routes import admin, auth, characters, chat, meta, vectors
+from fastwrap.entrypoints.http.routes import (
+    admin,
+    auth,
+    characters,
+    chat,
+    documents,
+    meta,
+    vectors,
+)
 from fastwrap.entrypoints.http.routes.meta import package_version
 from fastwrap.ports.rate_limit import RateLimiter
 from fastwrap.settings import Settings
@@ -85,6 +93,8 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
                 app.state.startup_error = exc.detail  # one clear line instead of a traceback
                 raise
             app.state.services = services
+            # Background jobs (large documents) are drained by this process while it serves.
+            await stack.enter_async_context(services.worker.running())
             yield
 
     app = FastAPI(
@@ -96,7 +106,7 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
     )
     errors.install(app)
     # Routing tries the routes in this order: the hot paths first (chat, then characters).
-    for module in (chat, characters, vectors, auth, admin, meta):
+    for module in (chat, characters, vectors, documents, auth, admin, meta):
         add_routes(app, module.router)
 
     def limiter() -> RateLimiter | None:
