@@ -11,6 +11,11 @@ from fastwrap.domain.model import JsonObject
 
 type DocumentFormat = Literal["text", "markdown", "html", "pdf"]
 DOCUMENT_FORMATS: tuple[DocumentFormat, ...] = ("text", "markdown", "html", "pdf")
+# What a file's extension says it holds.
+FORMAT_OF_EXTENSION: dict[str, DocumentFormat] = {
+    ".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
+    ".html": "html", ".htm": "html", ".pdf": "pdf",
+}  # fmt: skip
 type JobStatus = Literal["queued", "running", "succeeded", "failed"]
 
 

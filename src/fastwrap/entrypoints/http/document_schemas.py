@@ -14,15 +14,17 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 
 from fastwrap.domain.errors import Invalid
-from fastwrap.domain.knowledge import Document, DocumentFormat, DocumentSource, Job
+from fastwrap.domain.knowledge import (
+    FORMAT_OF_EXTENSION,
+    Document,
+    DocumentFormat,
+    DocumentSource,
+    Job,
+)
 from fastwrap.entrypoints.http.json_types import JsonInt, Metadata
 from fastwrap.entrypoints.http.schemas import ENTITY_TYPE
 
 DOCUMENT_ID = r"^[A-Za-z0-9._:@-]{1,120}$"
-EXTENSIONS: dict[str, DocumentFormat] = {
-    ".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
-    ".html": "html", ".htm": "html", ".pdf": "pdf",
-}  # fmt: skip
 
 
 class DocumentFields(BaseModel):
@@ -138,7 +140,7 @@ async def _read_form(request: Request) -> DocumentSource:
         raise Invalid("metadata must be a JSON object; chunk sizes whole numbers") from exc
     fields = _validated(DocumentFields, values)
     file_name = PurePath(upload.filename or "").name or None
-    format = EXTENSIONS.get(PurePath(file_name or "").suffix.lower())
+    format = FORMAT_OF_EXTENSION.get(PurePath(file_name or "").suffix.lower())
     if format is None:
         raise Invalid("the file must be .txt, .md, .html or .pdf")
     return _source(fields, await upload.read(), format, file_name)
