@@ -74,7 +74,7 @@ DROP_INDEXES = (
     "DROP INDEX IF EXISTS embeddings_embedding_hnsw_half",
     "DROP INDEX IF EXISTS embeddings_embedding_hnsw",
 )
-SETTINGS = session_settings(iterative_scan=True, ef_search=100)
+SETTINGS = session_settings(iterative_scan=True, ef_search=100)  # --ef-search replaces it
 
 
 async def tenants(url: str, count: int) -> list[tuple[UUID, str]]:
@@ -164,7 +164,10 @@ def serve(stack: Stack) -> str:
     for process in [p for p in stack.processes if p.name == "fastwrap"]:
         process.stop()
         stack.processes.remove(process)
-    env = {"EMBEDDING_DIM": str(DIM), "EMBEDDING_PROVIDER": "hashing"}
+    env = {
+        "EMBEDDING_DIM": str(DIM), "EMBEDDING_PROVIDER": "hashing",
+        "VECTOR_EF_SEARCH": SETTINGS["hnsw.ef_search"],
+    }  # fmt: skip
     _process, url = stack.start_fastwrap(env)
     return url
 
@@ -257,6 +260,7 @@ async def run_all(stack: Stack, args: Any) -> None:
 
 
 def main(args: Any) -> None:
+    SETTINGS.update(session_settings(iterative_scan=True, ef_search=args.ef_search))
     with start_stack() as stack:
         asyncio.run(run_all(stack, args))
 
@@ -268,5 +272,6 @@ if __name__ == "__main__":
     parser.add_argument("--kinds", nargs="+", default=["half", "full"], choices=list(INDEXES))
     parser.add_argument("--candidates", type=int, nargs="+", default=[10, 40])
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--ef-search", type=int, default=100, help="hnsw.ef_search everywhere")
     parser.add_argument("--load-rows", type=int, default=1000)
     main(parser.parse_args())
