@@ -7,7 +7,7 @@ embedding::halfvec(1536), the default since migration 0009; `full`: HNSW on the 
 the index before it) the index is built (time, size) and tenant 0 is searched:
 
 - raw: the query written by hand with asyncpg + pgvector (ORDER BY ... LIMIT 10), on a
-  connection with FastWrap's session settings (iterative scans, ef_search 100);
+  connection with FastWrap's session settings (iterative scans, ef_search: --ef-search);
 - index: PgVectorIndex.search (candidates re-ranked by exact distance), per --candidates;
 - endpoint: POST /api/vectors/search on a real `fastwrap serve` (vector, hybrid and keyword
   modes), and the raw query with the very vector the endpoint's hashing embedder computes;
@@ -272,6 +272,6 @@ if __name__ == "__main__":
     parser.add_argument("--kinds", nargs="+", default=["half", "full"], choices=list(INDEXES))
     parser.add_argument("--candidates", type=int, nargs="+", default=[10, 40])
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--ef-search", type=int, default=100, help="hnsw.ef_search everywhere")
+    parser.add_argument("--ef-search", type=int, default=200, help="hnsw.ef_search everywhere")
     parser.add_argument("--load-rows", type=int, default=1000)
     main(parser.parse_args())
