@@ -1,15 +1,23 @@
-"""Vector search benchmark on the embedded PostgreSQL, through the real PgVectorIndex.
+"""Vector search and bulk load: the raw query beside PgVectorIndex beside the HTTP endpoint.
 
-For each size and tenant layout it loads clustered 1536-dimension vectors ("one" tenant holding
-every row, or "ten" tenants of 10% each, all writing about the same topics: the layout where a
-post-filtered HNSW scan starves), then searches one tenant and prints one line with upsert
-throughput, search p50/p99 latency, recall@10 against an exact scan, and how many searches the
-planned scan alone left short of top_k (those were completed by the exact fallback), for each
-`ef_search` asked for.
+For each size and tenant layout ("one" tenant holding every row, or "ten" tenants of 10% each,
+all writing about the same topics: where a filtered HNSW scan starves), rows are loaded by a
+raw COPY into `embeddings` without its HNSW index, then for each index kind (`half`: HNSW on
+embedding::halfvec(1536), the default since migration 0009; `full`: HNSW on the vector itself,
+the index before it) the index is built (time, size) and tenant 0 is searched:
 
-    uv run python bench/vector_search.py                      # 10k and 100k rows
-    uv run python bench/vector_search.py --sizes 10000 --queries 100 --ef-search 100
-    uv run python bench/vector_search.py --data-dir /tmp/fwbench [--reuse]   # keep / reuse data
+- raw: the query written by hand with asyncpg + pgvector (ORDER BY ... LIMIT 10), on a
+  connection with FastWrap's session settings (iterative scans, ef_search: --ef-search);
+- index: PgVectorIndex.search (candidates re-ranked by exact distance), per --candidates;
+- endpoint: POST /api/vectors/search on a real `fastwrap serve` (vector, hybrid and keyword
+  modes), and the raw query with the very vector the endpoint's hashing embedder computes;
+- load: a raw COPY of --load-rows rows into the indexed table beside the import path
+  (ImportService: NDJSON lines with their embedding, staging COPY and one upsert).
+
+recall@10 is against an exact scan of the tenant's rows (paraphrase queries of stored rows).
+
+    uv run python bench/vector_search.py                          # 10k and 100k rows
+    uv run python bench/vector_search.py --sizes 10000 --queries 100 --kinds half
 
 Not a test: it prints figures, it asserts nothing.
 """
@@ -18,245 +26,252 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
-import tempfile
 import time
-from collections.abc import Sequence
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
+import httpx
 import numpy as np
+from stack import Stack, start_stack
+from vector_data import (
+    DIM,
+    TOP_K,
+    clustered,
+    copy_rows,
+    exact_answers,
+    ndjson,
+    paraphrases,
+    raw_search_sql,
+    records,
+    texts,
+    timed,
+)  # fmt: skip
 
-from fastwrap.adapters.bundles import Storage
 from fastwrap.adapters.clock import SystemClock
-from fastwrap.adapters.langchain.hashing import HashingEmbedder
-from fastwrap.adapters.postgres.embedded import embedded_postgres
+from fastwrap.adapters.langchain.hashing import HASHING_MODEL, HashingEmbedder
+from fastwrap.adapters.postgres.bulk import PgSnippetLoader
 from fastwrap.adapters.postgres.pool import close_pool, create_pool, init_connection
-from fastwrap.adapters.postgres.storage import open_postgres_storage
-from fastwrap.adapters.postgres.vectors import (
-    ITERATIVE_SETTINGS,
-    SEARCH,
-    PgVectorIndex,
+from fastwrap.adapters.postgres.search_sql import VectorIndexShape
+from fastwrap.adapters.postgres.vectors import PgVectorIndex, session_settings
+from fastwrap.domain.imports import ImportService
+from fastwrap.domain.model import SearchQuery
+
+INDEXES = {
+    "half": (
+        f"CREATE INDEX embeddings_embedding_hnsw_half ON embeddings USING hnsw "
+        f"((embedding::halfvec({DIM})) halfvec_cosine_ops) WHERE deleted_at IS NULL",
+        f"embedding::halfvec({DIM}) <=> $1::vector::halfvec({DIM})",
+    ),
+    "full": (
+        "CREATE INDEX embeddings_embedding_hnsw ON embeddings USING hnsw "
+        "(embedding vector_cosine_ops) WHERE deleted_at IS NULL",
+        "embedding <=> $1",
+    ),
+}
+DROP_INDEXES = (
+    "DROP INDEX IF EXISTS embeddings_embedding_hnsw_half",
+    "DROP INDEX IF EXISTS embeddings_embedding_hnsw",
 )
-from fastwrap.domain.model import Client, EmbeddedSnippet, SearchQuery, SnippetInput
-from fastwrap.domain.vectors import VectorService
-
-DIM = 1536
-TOP_K = 10
-BATCH = 100
-MODEL = "bench"
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
-WORDS = (
-    "refund shipping invoice account password order delivery warranty return payment card "
-    "discount subscription upgrade cancel support ticket login email address billing plan"
-).split()
-type Matrix = np.ndarray[Any, np.dtype[np.float32]]
+SETTINGS = session_settings(iterative_scan=True, ef_search=100)  # --ef-search replaces it
 
 
-def clustered(rng: np.random.Generator, count: int, topics: int = 100) -> Matrix:
-    centres = rng.standard_normal((topics, DIM)).astype(np.float32)
-    rows = centres[rng.integers(0, topics, count)]
-    rows += 0.6 * rng.standard_normal((count, DIM)).astype(np.float32)
-    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-    return rows.astype(np.float32, copy=False)
+async def tenants(url: str, count: int) -> list[tuple[UUID, str]]:
+    """Sign up `count` tenants over HTTP: (id, API key), tenant 0 first."""
+    found = []
+    async with httpx.AsyncClient(base_url=url) as http:
+        for n in range(count):
+            body = {"email": f"t{n}-{time.time_ns()}@bench.test", "password": "Bench-pass-9x!"}
+            data = (await http.post("/auth/signup", json=body)).json()["data"]
+            found.append((UUID(data["id"]), data["api_key"]))
+    return found
 
 
-async def add_client(storage: Storage, number: int = 0) -> UUID:
-    """A tenant; `number` orders the tenants by email, so a reused run finds tenant 0 again."""
-    ident = uuid4()
-    await storage.clients.add(
-        Client(
-            id=ident, email=f"tenant{number:02d}-{ident.hex[:8]}@bench.test", password_hash="x",
-            key_digest=ident.hex * 2, created_at=NOW, updated_at=NOW,
-        )
-    )  # fmt: skip
-    return ident
+async def load_figures(
+    stack: Stack, pool: asyncpg.Pool, conn: asyncpg.Connection, target: UUID, count: int
+) -> str:
+    rng = np.random.default_rng(99)
+    rows = records([target] * count, clustered(rng, count), texts(rng, count), HASHING_MODEL)
+    raw_rate = await copy_rows(conn, [(*r[:2], f"raw{r[2]}", *r[3:]) for r in rows])
+    rows = [(*r[:2], f"imp{r[2]}", *r[3:]) for r in rows]
+    service = ImportService(
+        loader=PgSnippetLoader(pool), embedder=HashingEmbedder(DIM), clock=SystemClock()
+    )
+    lines = ndjson(rows)
 
+    async def stream() -> AsyncIterator[bytes]:
+        for line in lines:
+            yield line
 
-async def load(storage: Storage, owners: Sequence[UUID], vectors: Matrix) -> float:
-    """Upsert every row in batches of 100; returns snippets per second."""
     started = time.perf_counter()
-    for start in range(0, len(vectors), BATCH):
-        batch = [
-            EmbeddedSnippet(
-                client_id=owners[n], entity_type="doc", entity_id=str(n), content=f"snippet {n}",
-                metadata={"n": n}, embedding=tuple(vectors[n].tolist()), model=MODEL,
-            )
-            for n in range(start, min(start + BATCH, len(vectors)))
-        ]  # fmt: skip
-        await storage.vectors.upsert(batch, NOW)
-    return len(vectors) / (time.perf_counter() - started)
+    result = await service.run(target, stream())
+    import_rate = result.imported / (time.perf_counter() - started)
+    await conn.execute(
+        "DELETE FROM embeddings WHERE entity_id LIKE 'raw%' OR entity_id LIKE 'imp%'"
+    )
+    return (
+        f"load {count} rows into the indexed table: raw COPY {raw_rate:.0f} rows/s, "
+        f"import path {import_rate:.0f} rows/s ({import_rate / raw_rate:.2f}x)"
+    )
 
 
-async def index_only_short(dsn: str, tenant: UUID, queries: Matrix, ef_search: int) -> int:
-    """How many queries the planned scan alone (no exact fallback) leaves short of top_k."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        await init_connection(conn)
-        short = 0
-        for query in queries:
-            async with conn.transaction():
-                await conn.execute(ITERATIVE_SETTINGS, str(ef_search), "50000")
-                rows = await conn.fetch(SEARCH, query, tenant, MODEL, None, None, TOP_K)
-            short += len(rows) < TOP_K
-        return short
-    finally:
-        await conn.close()
+class Searcher:
+    """PgVectorIndex.search of one tenant, as a callable the timer takes."""
 
+    def __init__(self, index: PgVectorIndex, target: UUID) -> None:
+        self.index, self.target = index, target
 
-async def fresh_or_reused(admin_dsn: str, name: str, reuse: bool) -> tuple[str, bool]:
-    """The configuration's database DSN, and whether it already holds its rows."""
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if exists and not reuse:
-            await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        if not exists or not reuse:
-            await admin.execute(f"CREATE DATABASE {name}")
-    finally:
-        await admin.close()
-    return admin_dsn.replace("/fastwrap?", f"/{name}?"), bool(exists and reuse)
-
-
-async def tenants_of(dsn: str, tenants: int) -> list[UUID]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch("SELECT id FROM clients ORDER BY email")
-    finally:
-        await conn.close()
-    return [row["id"] for row in rows][:tenants]
-
-
-def exact_answers(vectors: Matrix, mine: Any, asked: Matrix) -> list[set[str]]:
-    """The true top 10 of each query among the tenant's rows (computed before any timing, so
-    BLAS threads do not compete with PostgreSQL while searches are timed)."""
-    answers = []
-    for query in asked:
-        scores = np.where(mine, vectors @ query, -np.inf)
-        answers.append({str(n) for n in np.argpartition(-scores, TOP_K)[:TOP_K]})
-    return answers
-
-
-async def search_figures(
-    index: PgVectorIndex, target: UUID, asked: Matrix, exact: list[set[str]]
-) -> tuple[float, float, float]:
-    """(p50 ms, p99 ms, recall@10) of PgVectorIndex.search against the exact answers."""
-    latencies, recalls = [], []
-    for query, wanted in zip(asked, exact, strict=True):
+    async def __call__(self, query: Any) -> set[str]:
+        vector = tuple(query.tolist())
         search = SearchQuery(
-            client_id=target, embedding=tuple(query.tolist()), model=MODEL, top_k=TOP_K
+            client_id=self.target, embedding=vector, model=HASHING_MODEL, top_k=TOP_K
         )
-        started = time.perf_counter()
-        hits = await index.search(search)
-        latencies.append((time.perf_counter() - started) * 1000)
-        recalls.append(len({h.snippet.entity_id for h in hits} & wanted) / TOP_K)
-    p99 = float(np.percentile(latencies, 99))
-    return statistics.median(latencies), p99, statistics.mean(recalls)
+        return {h.snippet.entity_id for h in await self.index.search(search)}
 
 
-async def configuration(
-    admin_dsn: str, size: int, tenants: int, queries: int, ef_values: list[int], reuse: bool
+async def endpoint_figures(
+    url: str, key: str, words: list[str], conn: asyncpg.Connection, order: str, index: Searcher
+) -> str:
+    """The endpoint beside the raw query and PgVectorIndex, both given the very vector the
+    endpoint's hashing embedder makes of each query text."""
+    embedder = HashingEmbedder(DIM)
+    vectors = [np.asarray((await embedder.embed([w]))[0], dtype=np.float32) for w in words]
+    raw_sql = raw_search_sql(order)
+
+    async def raw(vector: Any) -> set[str]:
+        rows = await conn.fetch(raw_sql, vector, index.target, HASHING_MODEL)
+        return {r["entity_id"] for r in rows}
+
+    parts = [f"raw(same vectors) p50 {(await timed(raw, vectors, None))[0]:.2f}"]
+    parts.append(f"PgVectorIndex(same) p50 {(await timed(index, vectors, None))[0]:.2f}")
+    async with httpx.AsyncClient(base_url=url, headers={"x-api-key": key}) as http:
+        for mode in ("vector", "hybrid", "keyword"):
+
+            async def call(text: str, mode: str = mode) -> set[str]:
+                body = {"query": text, "top_k": TOP_K, "mode": mode}
+                response = await http.post("/api/vectors/search", json=body)
+                assert response.status_code == 200, response.text
+                return {hit["entity_id"] for hit in response.json()["data"]}
+
+            p50, p99, _ = await timed(call, words, None)
+            parts.append(f"{mode} p50 {p50:.2f} p99 {p99:.2f}")
+    return "endpoint ms: " + " | ".join(parts)
+
+
+def serve(stack: Stack) -> str:
+    """A fresh `fastwrap serve`, so it sees the index just built (it reads it at start-up)."""
+    for process in [p for p in stack.processes if p.name == "fastwrap"]:
+        process.stop()
+        stack.processes.remove(process)
+    env = {
+        "EMBEDDING_DIM": str(DIM), "EMBEDDING_PROVIDER": "hashing",
+        "VECTOR_EF_SEARCH": SETTINGS["hnsw.ef_search"],
+    }  # fmt: skip
+    _process, url = stack.start_fastwrap(env)
+    return url
+
+
+async def build(conn: asyncpg.Connection, kind: str) -> str:
+    started = time.perf_counter()
+    await conn.execute(INDEXES[kind][0], timeout=None)
+    built = time.perf_counter() - started
+    await conn.execute("VACUUM ANALYZE embeddings", timeout=None)
+    size = await conn.fetchval(
+        "SELECT pg_relation_size(indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = "
+        "i.indexrelid JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'hnsw'"
+    )
+    return f"  index {kind}: built in {built:.1f} s, {size / 1e6:.1f} MB"
+
+
+async def kind_figures(
+    stack: Stack, ids: list[tuple[UUID, str]], kind: str, data: dict[str, Any], args: Any
 ) -> list[str]:
-    dsn, reused = await fresh_or_reused(admin_dsn, f"bench_{size}_{tenants}", reuse)
-    rng = np.random.default_rng(size + tenants)
-    vectors = clustered(rng, size)
-    async with open_postgres_storage(
-        dsn, adapter="embedded", pool_min=1, pool_max=4, embedding_dim=DIM
-    ) as storage:
-        if reused:
-            ids, upsert = await tenants_of(dsn, tenants), "reused"
-        else:
-            ids = [await add_client(storage, n) for n in range(tenants)]
-            owners = [ids[n % tenants] for n in range(size)]
-            upsert = f"{await load(storage, owners, vectors):.0f} snippets/s"
-            conn = await asyncpg.connect(dsn)
-            await conn.execute("VACUUM ANALYZE embeddings")
-            await conn.close()
-    target = ids[0]
-    mine = np.array([n % tenants == 0 for n in range(size)])
-    picks = rng.choice(np.flatnonzero(mine), queries)
-    # A query is a paraphrase of a stored row: the row plus noise of half its length.
-    noise = rng.standard_normal((queries, DIM)).astype(np.float32) * (0.5 / np.sqrt(DIM))
-    asked = vectors[picks] + noise
-    asked /= np.linalg.norm(asked, axis=1, keepdims=True)
-    exact = exact_answers(vectors, mine, asked)
-    lines = []
-    pool = await create_pool(dsn, min_size=1, max_size=2)
+    order = INDEXES[kind][1]
+    conn = await asyncpg.connect(stack.dsn, server_settings=SETTINGS)
+    await init_connection(conn)
+    lines = [await build(conn, kind)]
+    url = await asyncio.to_thread(serve, stack)
+    target = ids[0][0]
+    raw_sql = raw_search_sql(order)
+
+    async def raw(query: Any) -> set[str]:
+        return {r["entity_id"] for r in await conn.fetch(raw_sql, query, target, HASHING_MODEL)}
+
+    p50, p99, recall = await timed(raw, data["asked"], data["exact"])
+    lines.append(
+        f"  raw asyncpg+pgvector: p50 {p50:.2f} ms p99 {p99:.2f} ms recall@10 {recall:.3f}"
+    )
+    pool = await create_pool(stack.dsn, min_size=1, max_size=4, settings=SETTINGS)
     try:
-        for ef in ef_values:
-            index = PgVectorIndex(pool, ef_search=ef)
-            await search_figures(index, target, asked[:20], exact[:20])  # warm the caches
-            p50, p99, recall = await search_figures(index, target, asked, exact)
-            short = await index_only_short(dsn, target, asked, ef)
+        searchers = {}
+        for candidates in args.candidates:
+            shape = VectorIndexShape(DIM, kind == "half")
+            index = PgVectorIndex(pool, shape=shape, candidates=candidates)
+            searchers[candidates] = Searcher(index, target)
+            p50, p99, recall = await timed(searchers[candidates], data["asked"], data["exact"])
             lines.append(
-                f"rows={size:>7} tenants={tenants:>2} (searched tenant holds {int(mine.sum()):>6})"
-                f" dim={DIM} upsert={upsert}  ef_search={ef:>3} search p50={p50:6.2f} ms "
-                f"p99={p99:6.2f} ms recall@10={recall:.3f}  short-before-fallback={short}/{queries}"
+                f"  PgVectorIndex candidates={candidates}: p50 {p50:.2f} ms p99 {p99:.2f} ms "
+                f"recall@10 {recall:.3f}"
             )
+        chosen = searchers[max(searchers)]
+        key, words = ids[0][1], data["words"]
+        lines.append("  " + await endpoint_figures(url, key, words, conn, order, chosen))
+        lines.append("  " + await load_figures(stack, pool, conn, target, args.load_rows))
     finally:
         await close_pool(pool)
+        for drop in DROP_INDEXES:
+            await conn.execute(drop)
+        await conn.close()
     return lines
 
 
-async def hashing_upsert(dsn: str, count: int) -> str:
-    """End to end through VectorService: hashing-embed and upsert batches of 100 texts."""
-    rng = np.random.default_rng(1)
-    async with open_postgres_storage(
-        dsn, adapter="embedded", pool_min=1, pool_max=4, embedding_dim=DIM
-    ) as storage:
-        owner = await add_client(storage)
-        service = VectorService(
-            index=storage.vectors, embedder=HashingEmbedder(DIM), clock=SystemClock()
-        )
-        texts = [" ".join(rng.choice(WORDS, 40)) for _ in range(count)]
-        started = time.perf_counter()
-        for start in range(0, count, BATCH):
-            items = [
-                SnippetInput(entity_type="faq", entity_id=f"h{n}", content=texts[n])
-                for n in range(start, min(start + BATCH, count))
-            ]
-            await service.upsert(owner, items)
-        rate = count / (time.perf_counter() - started)
-    return f"hashing embedder + upsert, {count} texts of 40 words, dim={DIM}: {rate:.0f} snippets/s"
+async def layout(stack: Stack, size: int, tenant_count: int, args: Any) -> None:
+    url = await asyncio.to_thread(serve, stack)
+    ids = await tenants(url, tenant_count)
+    rng = np.random.default_rng(size + tenant_count)
+    vectors = clustered(rng, size)
+    owners = [ids[n % tenant_count][0] for n in range(size)]
+    conn = await asyncpg.connect(stack.dsn)
+    await init_connection(conn)
+    await conn.execute("TRUNCATE embeddings")
+    for drop in DROP_INDEXES:
+        await conn.execute(drop)
+    rate = await copy_rows(conn, records(owners, vectors, texts(rng, size), HASHING_MODEL))
+    await conn.close()
+    mine = np.array([n % tenant_count == 0 for n in range(size)])
+    asked = paraphrases(rng, vectors, rng.choice(np.flatnonzero(mine), args.queries))
+    words = [" ".join(f"term{w}" for w in rng.integers(0, 2000, 3)) for _ in range(args.queries)]
+    data = {"asked": asked, "exact": exact_answers(vectors, mine, asked), "words": words}
+    print(
+        f"rows={size} tenants={tenant_count} (searched tenant holds {int(mine.sum())}), "
+        f"dim={DIM}: COPY without the HNSW index {rate:.0f} rows/s",
+        flush=True,
+    )
+    for kind in args.kinds:
+        for line in await kind_figures(stack, ids, kind, data, args):
+            print(line, flush=True)
 
 
-async def main(
-    sizes: list[int], queries: int, ef_values: list[int], data_dir: Path, reuse: bool
-) -> None:
-    started = time.perf_counter()
-    async with embedded_postgres(data_dir) as dsn:
-        async with open_postgres_storage(
-            dsn, adapter="embedded", pool_min=1, pool_max=4, embedding_dim=DIM
-        ):
-            cold = time.perf_counter() - started
-        print(
-            f"embedded PostgreSQL start (initdb if new, start, migrate): {cold:.2f} s", flush=True
-        )
-        print(await hashing_upsert(dsn, 2000), flush=True)
-        for size in sizes:
-            for tenants in (1, 10):
-                for line in await configuration(dsn, size, tenants, queries, ef_values, reuse):
-                    print(line, flush=True)
-    started = time.perf_counter()
-    async with embedded_postgres(data_dir) as dsn:
-        async with open_postgres_storage(
-            dsn, adapter="embedded", pool_min=1, pool_max=4, embedding_dim=DIM
-        ):
-            warm = time.perf_counter() - started
-    print(f"embedded PostgreSQL restart on existing data (start, migrate): {warm:.2f} s")
+async def run_all(stack: Stack, args: Any) -> None:
+    for size in args.sizes:
+        for tenant_count in args.tenants:
+            await layout(stack, size, tenant_count, args)
+
+
+def main(args: Any) -> None:
+    SETTINGS.update(session_settings(iterative_scan=True, ef_search=args.ef_search))
+    with start_stack() as stack:
+        asyncio.run(run_all(stack, args))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--tenants", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--kinds", nargs="+", default=["half", "full"], choices=list(INDEXES))
+    parser.add_argument("--candidates", type=int, nargs="+", default=[10, 40])
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--ef-search", type=int, nargs="+", default=[40, 100, 200])
-    parser.add_argument("--data-dir", type=Path, default=None, help="keep the cluster here")
-    parser.add_argument("--reuse", action="store_true", help="search data loaded by a past run")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="fastwrap-bench-") as scratch:
-        data_dir = args.data_dir or Path(scratch)
-        asyncio.run(main(args.sizes, args.queries, args.ef_search, data_dir, args.reuse))
+    parser.add_argument("--ef-search", type=int, default=200, help="hnsw.ef_search everywhere")
+    parser.add_argument("--load-rows", type=int, default=1000)
+    main(parser.parse_args())

@@ -16,6 +16,7 @@ from dependency_injector import containers, providers
 
 from fastwrap.adapters.bundles import LiveState, Storage
 from fastwrap.adapters.clock import SystemClock
+from fastwrap.adapters.langchain.documents import LangChainDocumentReader
 from fastwrap.adapters.langchain.embeddings import build_embedder
 from fastwrap.adapters.langchain.probes import ConfiguredProbe
 from fastwrap.adapters.langchain.providers import build_chat_model
@@ -33,9 +34,12 @@ from fastwrap.adapters.security.hashing import BcryptPasswordHasher, Sha256ApiKe
 from fastwrap.domain.characters import CharacterService
 from fastwrap.domain.chat import ChatService, HistoryBudget
 from fastwrap.domain.clients import ClientService
+from fastwrap.domain.documents import JOB_KIND, DocumentJob, DocumentService
 from fastwrap.domain.errors import ConfigurationError
 from fastwrap.domain.health import HealthService
+from fastwrap.domain.imports import ImportService
 from fastwrap.domain.internal_key import InternalKey
+from fastwrap.domain.jobs import Doorbell, JobService, JobWorker
 from fastwrap.domain.logins import LimitedLogins
 from fastwrap.domain.model import RateLimit
 from fastwrap.domain.vectors import VectorService
@@ -196,6 +200,10 @@ class Services:
     characters: CharacterService
     chat: ChatService
     vectors: VectorService
+    imports: ImportService
+    documents: DocumentService
+    jobs: JobService
+    worker: JobWorker
     health: HealthService
     rate_limiter: RateLimiter
     internal_key: InternalKey
@@ -267,6 +275,32 @@ class Container(containers.DeclarativeContainer):
     vector_service = providers.Singleton(
         VectorService, index=storage.provided.vectors, embedder=embedder.provided[0], clock=clock
     )
+    import_service = providers.Singleton(
+        ImportService,
+        loader=storage.provided.snippet_loader,
+        embedder=embedder.provided[0],
+        clock=clock,
+    )
+    doorbell = providers.Singleton(Doorbell)
+    document_service = providers.Singleton(
+        DocumentService,
+        store=storage.provided.documents,
+        reader=providers.Singleton(LangChainDocumentReader),
+        embedder=embedder.provided[0],
+        jobs=storage.provided.jobs,
+        clock=clock,
+        inline_max_bytes=settings.provided.document_inline_max_bytes,
+        doorbell=doorbell,
+    )
+    job_worker = providers.Singleton(
+        JobWorker,
+        storage.provided.jobs,
+        providers.Dict({JOB_KIND: providers.Singleton(DocumentJob, document_service)}),
+        clock,
+        lease_seconds=settings.provided.job_lease_seconds,
+        poll_seconds=settings.provided.job_poll_seconds,
+        doorbell=doorbell,
+    )
     chat_service = providers.Singleton(
         ChatService,
         characters=storage.provided.characters,
@@ -291,6 +325,10 @@ class Container(containers.DeclarativeContainer):
         characters=character_service,
         chat=chat_service,
         vectors=vector_service,
+        imports=import_service,
+        documents=document_service,
+        jobs=providers.Singleton(JobService, storage.provided.jobs),
+        worker=job_worker,
         health=health_service,
         rate_limiter=live_state.provided.rate_limiter,
         internal_key=providers.Singleton(

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from fastwrap.domain.characters import CharacterService
     from fastwrap.domain.chat import ChatService
     from fastwrap.domain.clients import ClientService
+    from fastwrap.domain.documents import DocumentService
     from fastwrap.domain.health import HealthService
+    from fastwrap.domain.imports import ImportService
     from fastwrap.domain.vectors import VectorService
     from fastwrap.ports.schema import MigrationStatus
     from fastwrap.settings import Settings
@@ -69,6 +71,18 @@ class FastWrap:
     def vectors(self) -> VectorService:
         """A tenant's snippets: batched `upsert`, filtered semantic `search`, `delete`."""
         return self.services.vectors
+
+    @property
+    def documents(self) -> DocumentService:
+        """A tenant's documents: `ingest` (split, embed and store now, with progress), `add`
+        (a job in the background when large; only a `fastwrap serve` process drains jobs),
+        `list_page`, `delete`."""
+        return self.services.documents
+
+    @property
+    def imports(self) -> ImportService:
+        """Bulk NDJSON import, all-or-nothing: `run(client_id, lines)`."""
+        return self.services.imports
 
     @property
     def health(self) -> HealthService:

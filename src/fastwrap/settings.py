@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     # A body that has not fully arrived by then gets a 408 (slow-loris protection).
     request_body_timeout_seconds: float = Field(default=30.0, gt=0)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    # Bulk bodies (SPEC §15): NDJSON imports and document uploads, with their own deadline.
+    import_max_bytes: int = Field(default=1_073_741_824, ge=1024)
+    document_max_bytes: int = Field(default=20_971_520, ge=1024)
+    bulk_body_timeout_seconds: float = Field(default=3600.0, gt=0)
+    # Documents larger than this are processed in the background (202 and a job).
+    document_inline_max_bytes: int = Field(default=262_144, ge=0)
+    # A background job's lease: a worker that stops renewing it for this long is presumed dead.
+    job_lease_seconds: float = Field(default=30.0, ge=1)
+    job_poll_seconds: float = Field(default=1.0, gt=0)
 
     # PostgreSQL
     database_url: str | None = None
@@ -52,7 +61,7 @@ class Settings(BaseSettings):
     db_pool_min: int = Field(default=2, ge=1)
     db_pool_max: int = Field(default=10, ge=1)
     # HNSW candidate list per search: higher is better recall, slower searches.
-    vector_ef_search: int = Field(default=100, ge=10, le=1000)
+    vector_ef_search: int = Field(default=200, ge=10, le=1000)
     # Key and character lookups kept in memory, dropped on the database's change notices;
     # 0 asks the database on every request.
     lookup_cache_size: int = Field(default=10_000, ge=0, le=10_000_000)

@@ -132,7 +132,9 @@ def test_chat_and_show_name_the_characters_knowledge(pg_cli: Cli, ada: Seeded) -
     shown = json.loads(
         pg_cli.ok("characters", "show", character_id, "-c", ada.email, "--json").stdout
     )
-    assert shown["knowledge"] == {"entity_types": ["faq"], "top_k": 1, "min_score": 0.1}
+    assert shown["knowledge"] == {
+        "entity_types": ["faq"], "top_k": 1, "min_score": 0.1, "mode": "vector",
+    }  # fmt: skip
     result = pg_cli.ok("chat", character_id, "-c", ada.email, input="when do you open?\n")
     assert "1 knowledge note(s)" in result.stdout
     assert "(knowledge: faq/hours)" in result.stdout

@@ -1,4 +1,4 @@
-"""`fastwrap vectors import FILE`: all-or-nothing validation, batched upserts, a final count."""
+"""`fastwrap vectors import FILE`: all-or-nothing validation, one upsert, a final count."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 
 import fastwrap
-from fastwrap.entrypoints.cli.snippet_file import BadLine, read_snippets
+from fastwrap.domain.imports import BadLine, ImportLine, parse_line
 from tests.cli.conftest import Cli, Seeded
 from tests.support.openai_stub import OpenAIStub
 
@@ -42,8 +42,14 @@ def stored(cli: Cli, client_id: str, **filters: Any) -> list[str]:
     return cli.with_app(work)
 
 
-def test_import_upserts_every_line_in_batches(pg_cli: Cli, ada: Seeded, tmp_path: Path) -> None:
-    path = good_file(tmp_path, 230)  # three batches of at most 100
+def read_snippets(path: Path) -> list[ImportLine]:
+    """The file's lines through the import's own checks (duplicates aside)."""
+    lines = path.read_bytes().split(b"\n")
+    return [parse_line(n, raw, 8) for n, raw in enumerate(lines, start=1) if raw.strip()]
+
+
+def test_import_upserts_every_line(pg_cli: Cli, ada: Seeded, tmp_path: Path) -> None:
+    path = good_file(tmp_path, 230)
 
     result = pg_cli.ok("vectors", "import", str(path), "--client", ada.email)
 
@@ -57,7 +63,7 @@ def test_import_again_replaces_instead_of_duplicating(
     pg_cli: Cli, ada: Seeded, tmp_path: Path
 ) -> None:
     path = good_file(tmp_path, 3)
-    pg_cli.ok("vectors", "import", str(path), "-c", ada.client_id, "--batch-size", "2")
+    pg_cli.ok("vectors", "import", str(path), "-c", ada.client_id)
     pg_cli.ok("vectors", "import", str(path), "-c", ada.client_id)
 
     assert sorted(stored(pg_cli, ada.client_id)) == ["q0", "q1", "q2"]
@@ -99,9 +105,16 @@ def test_import_refuses_an_empty_file(pg_cli: Cli, ada: Seeded, tmp_path: Path) 
         (json.dumps(snippet(1, entity_id="x" * 129)), "entity_id must be"),
         (json.dumps(snippet(1, metadata=[1])), "'metadata' must be a JSON object"),
         (json.dumps(snippet(1, metadata={"k": "v" * 20_000})), "metadata must be at most"),
-        (json.dumps(snippet(0)), "faq/q0 already appears on line 1"),
+        (json.dumps(snippet(1, content="a\x00b")), "NUL"),
+        (json.dumps(snippet(1, metadata={"k": "a\x00b"})), "NUL"),
+        ('{"entity_type": "faq", "entity_id": "q", "content": "x", "metadata": {"n": NaN}}', "NaN"),
+        (json.dumps(snippet(1, embedding=[0.5] * 7)), "list of 8 numbers"),
+        (json.dumps(snippet(1, embedding=[0.5] * 7 + ["x"])), "finite numbers"),
+        (json.dumps(snippet(1, embedding=[0.5] * 7 + [1e300])), "32-bit float"),
+        ('{"entity_type": "faq", "entity_id": "q", "content": "x", "embedding": '
+         '[1, 1, 1, 1, 1, 1, 1, Infinity]}', "Infinity"),
     ],
-)
+)  # fmt: skip
 def test_each_rule_names_the_line_and_the_reason(tmp_path: Path, line: str, reason: str) -> None:
     path = write_jsonl(tmp_path / "file.jsonl", [json.dumps(snippet(0)), "", line])
 
@@ -112,6 +125,13 @@ def test_each_rule_names_the_line_and_the_reason(tmp_path: Path, line: str, reas
     assert reason in refused.value.reason
 
 
+def test_a_repeated_entity_names_both_lines(pg_cli: Cli, ada: Seeded, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "twice.jsonl", [json.dumps(snippet(0))] * 2)
+    assert "line 2: faq/q0 already appears on line 1" in pg_cli.error(
+        "vectors", "import", str(path), "-c", ada.email
+    )
+
+
 def test_blank_lines_a_bom_and_missing_metadata_are_fine(tmp_path: Path) -> None:
     bare = {"entity_type": "faq", "entity_id": "a@b", "content": "x"}
     path = tmp_path / "file.jsonl"
@@ -119,10 +139,12 @@ def test_blank_lines_a_bom_and_missing_metadata_are_fine(tmp_path: Path) -> None
 
     [only] = read_snippets(path)
 
-    assert (only.entity_id, only.content, dict(only.metadata)) == ("a@b", "x", {})
+    assert (only.snippet.entity_id, only.snippet.content, dict(only.snippet.metadata)) == (
+        "a@b", "x", {},
+    )  # fmt: skip
 
 
-def test_an_embedding_failure_says_how_much_was_stored(
+def test_an_embedding_failure_stores_nothing(
     pg_cli: Cli, ada: Seeded, tmp_path: Path, openai_stub: OpenAIStub
 ) -> None:
     pg_cli.env |= {
@@ -135,6 +157,5 @@ def test_an_embedding_failure_says_how_much_was_stored(
 
     line = pg_cli.error("vectors", "import", str(path), "--client", ada.email)
 
-    assert "stored the first 0 of 3 snippets" in line
-    assert "importing the file again is safe" in line
+    assert line.startswith("error: embedding provider error (500)")
     assert stored(pg_cli, ada.client_id) == []

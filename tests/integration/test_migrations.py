@@ -10,7 +10,13 @@ from uuid import uuid4
 import asyncpg
 import pytest
 
-from fastwrap.adapters.postgres.migrate import load_migrations, migrate, reset_embeddings, status
+from fastwrap.adapters.postgres.migrate import (
+    VECTOR_INDEX_VERSION,
+    load_migrations,
+    migrate,
+    reset_embeddings,
+    status,
+)
 from fastwrap.adapters.postgres.storage import open_postgres_storage
 from fastwrap.domain.errors import ConfigurationError, Unavailable
 from fastwrap.domain.model import Client, EmbeddedSnippet, SearchQuery
@@ -43,9 +49,91 @@ async def test_an_empty_database_gets_every_migration_in_order(pg_empty_dsn: str
         pg_empty_dsn,
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
     )
-    assert [t["tablename"] for t in tables] == ["app_schema", "characters", "clients", "embeddings"]
-    indexes = await fetch(pg_empty_dsn, "SELECT indexname FROM pg_indexes")
-    assert "embeddings_embedding_hnsw" in {i["indexname"] for i in indexes}
+    assert [t["tablename"] for t in tables] == [
+        "app_schema", "characters", "clients", "documents", "embeddings", "jobs",
+    ]  # fmt: skip
+    assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
+
+
+async def vector_indexes(dsn: str) -> dict[str, bool]:
+    """The HNSW indexes on embeddings, and whether each is valid."""
+    rows = await fetch(
+        dsn,
+        """SELECT c.relname, i.indisvalid FROM pg_index AS i
+           JOIN pg_class AS c ON c.oid = i.indexrelid JOIN pg_am AS am ON am.oid = c.relam
+           WHERE i.indrelid = 'embeddings'::regclass AND am.amname = 'hnsw'""",
+    )
+    return {row["relname"]: row["indisvalid"] for row in rows}
+
+
+def test_a_no_transaction_file_splits_into_its_statements() -> None:
+    [index] = [m for m in load_migrations() if m.version == VECTOR_INDEX_VERSION]
+    assert not index.transactional
+    assert (index.applies_to(4000), index.applies_to(4001)) == (True, False)
+    statements = index.statements(1536)
+    assert [s.split()[:3] for s in statements] == [
+        ["DROP", "INDEX", "CONCURRENTLY"],
+        ["CREATE", "INDEX", "CONCURRENTLY"],
+        ["DROP", "INDEX", "CONCURRENTLY"],
+    ]
+    assert "halfvec(1536)" in statements[1]
+    assert all(m.transactional for m in load_migrations() if m.version != VECTOR_INDEX_VERSION)
+
+
+@pytest.mark.parametrize(
+    ("dim", "expected"),
+    [
+        (8, {"embeddings_embedding_hnsw_half": True}),
+        (3000, {"embeddings_embedding_hnsw_half": True}),  # no full-precision index at 3,000
+        (5000, {}),  # halfvec indexes stop at 4,000: searches are exact scans
+    ],
+)
+async def test_the_vector_index_follows_the_dimension(
+    pg_empty_dsn: str, dim: int, expected: dict[str, bool]
+) -> None:
+    assert await migrate(pg_empty_dsn, dim) == ALL
+    assert await vector_indexes(pg_empty_dsn) == expected
+    client = Client(
+        id=uuid4(), email="d@example.com", password_hash="h", key_digest="e" * 64,
+        created_at=NOW, updated_at=NOW,
+    )  # fmt: skip
+    options = {"adapter": "postgres", "pool_min": 1, "pool_max": 2}
+    async with open_postgres_storage(pg_empty_dsn, embedding_dim=dim, **options) as storage:
+        await storage.clients.add(client)
+        rows = [
+            EmbeddedSnippet(
+                client_id=client.id, entity_type="doc", entity_id=str(n), content=f"row {n}",
+                metadata={}, embedding=tuple(float(n == i) for i in range(dim)), model="m",
+            )
+            for n in range(3)
+        ]  # fmt: skip
+        await storage.vectors.upsert(rows, NOW)
+        query = SearchQuery(client_id=client.id, embedding=rows[1].embedding, model="m", top_k=2)
+        [best, _] = await storage.vectors.search(query)
+        assert (best.snippet.entity_id, best.distance) == ("1", pytest.approx(0.0, abs=1e-6))
+
+
+async def test_an_index_build_cut_short_is_rebuilt_on_the_next_run(pg_empty_dsn: str) -> None:
+    await migrate(pg_empty_dsn, 8)
+    conn = await asyncpg.connect(pg_empty_dsn)
+    try:  # what a crash mid-migration leaves: the record gone, an invalid index, the old one
+        await conn.execute("DELETE FROM app_schema WHERE version = $1", VECTOR_INDEX_VERSION)
+        await conn.execute(
+            "UPDATE pg_index SET indisvalid = false "
+            "WHERE indexrelid = 'embeddings_embedding_hnsw_half'::regclass"
+        )
+        await conn.execute(
+            "CREATE INDEX embeddings_embedding_hnsw ON embeddings "
+            "USING hnsw (embedding vector_cosine_ops) WHERE deleted_at IS NULL"
+        )
+    finally:
+        await conn.close()
+    assert await vector_indexes(pg_empty_dsn) == {
+        "embeddings_embedding_hnsw_half": False, "embeddings_embedding_hnsw": True,
+    }  # fmt: skip
+
+    assert await migrate(pg_empty_dsn, 8) == [f"{VECTOR_INDEX_VERSION:04d}_halfvec_index"]
+    assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
 
 
 async def test_a_second_run_is_a_no_op(pg_empty_dsn: str) -> None:
@@ -91,6 +179,7 @@ async def test_resetting_embeddings_moves_the_store_to_a_new_dimension(pg_empty_
         await storage.vectors.upsert([snippet], NOW)
 
     assert await reset_embeddings(pg_empty_dsn, 16) == 1
+    assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
 
     async with open_postgres_storage(pg_empty_dsn, embedding_dim=16, **options) as storage:
         query = SearchQuery(client_id=client.id, embedding=(1.0,) * 16, model="m", top_k=5)

@@ -15,8 +15,15 @@ import pytest
 
 from fastwrap.adapters.bundles import Storage
 from fastwrap.adapters.postgres.pool import init_connection
+from fastwrap.adapters.postgres.search_sql import VectorIndexShape, search_statements
 from fastwrap.adapters.postgres.storage import open_postgres_storage
-from fastwrap.adapters.postgres.vectors import ITERATIVE_SETTINGS, SEARCH
+from fastwrap.adapters.postgres.vectors import (
+    DEFAULT_CANDIDATES,
+    SCOPE,
+    SCOPE_PARAMETERS,
+    SNIPPET_FIELDS,
+    session_settings,
+)
 from fastwrap.domain.model import Client, EmbeddedSnippet, SearchQuery
 
 pytestmark = pytest.mark.integration
@@ -88,17 +95,21 @@ async def index_search(
 
     No exact fallback here, so this shows what the iterative index scan alone returns.
     """
-    conn = await asyncpg.connect(dsn)
+    settings = session_settings(iterative_scan=True, ef_search=100)
+    search = search_statements(
+        "embeddings", SNIPPET_FIELDS, SCOPE, SCOPE_PARAMETERS, VectorIndexShape(DIM, half=True)
+    ).vector
+    conn = await asyncpg.connect(dsn, server_settings=settings)
     try:
         await init_connection(conn)
         async with conn.transaction():
-            await conn.execute(ITERATIVE_SETTINGS, "100", "50000")
             await conn.execute(FORCE_INDEX)
-            args = (tenant, "m", types, None, 10)
-            plan = await conn.fetch("EXPLAIN " + SEARCH, tuple(queries[0]), *args)
+            scope = (tenant, "m", types, None)
+            args = (10, DEFAULT_CANDIDATES)
+            plan = await conn.fetch("EXPLAIN " + search, *scope, tuple(queries[0]), *args)
             found = [
-                {row["entity_id"] for row in await conn.fetch(SEARCH, tuple(query), *args)}
-                for query in queries
+                {row["entity_id"] for row in await conn.fetch(search, *scope, tuple(q), *args)}
+                for q in queries
             ]
     finally:
         await conn.close()

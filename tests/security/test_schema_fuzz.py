@@ -51,6 +51,8 @@ class AppSlot:
 
 SLOT = AppSlot()
 # Building the app connects nothing; only its OpenAPI document is read here.
+# The NDJSON import body is text, one JSON object per line.
+schemathesis.serializer.alias("application/x-ndjson", "text/plain")
 schema = schemathesis.openapi.from_dict(create_app(make_container(hermetic_settings())).openapi())
 schema.app = SLOT
 schema.config.generation.update(with_security_parameters=False)

@@ -17,6 +17,7 @@ Behaviour is switchable between calls::
     stub.set_usage(120, 7)             # token counts to report (default: word counts)
     stub.set_raw_reply({...})          # answer completions (not streams) with this exact body
     stub.set_embedding_size(8)         # return vectors of a wrong size
+    gate = stub.hold_embeddings(1)     # answer 1 embedding request, hold the rest until set()
     stub.requests                      # [RecordedRequest(path, body, authorization), ...]
     stub.reset()                       # back to defaults, records cleared, waits cut short
 
@@ -66,6 +67,7 @@ class _Behaviour:
     chunk_delay: float = 0.0
     hold: threading.Event | None = None
     embedding_size: int | None = None
+    embedding_hold: tuple[int, threading.Event] | None = None
     usage: tuple[int, int] | None = None
     raw_reply: dict[str, Any] | None = None
     generation: int = 0
@@ -121,6 +123,13 @@ class OpenAIStub:
     def set_raw_reply(self, body: dict[str, Any] | None) -> None:
         """Answer chat completions (not streams) with exactly this JSON body."""
         self._state.raw_reply = body
+
+    def hold_embeddings(self, after: int) -> threading.Event:
+        """Answer the first `after` embedding requests, then hold the others until the
+        returned event is set (or the test moves on)."""
+        gate = threading.Event()
+        self._state.embedding_hold = (after, gate)
+        return gate
 
     def set_embedding_size(self, size: int | None) -> None:
         self._state.embedding_size = size
@@ -275,6 +284,10 @@ class OpenAIStub:
     async def _embeddings(self, request: Request) -> Response:
         state, body = await self._record(request)
         await self._wait(state, state.delay)
+        if state.embedding_hold is not None:
+            after, gate = state.embedding_hold
+            if len(self.requests_to(request.url.path)) > after:
+                await self._hold(state, gate)
         failure = self._failure(state, request)
         if failure is not None:
             return failure

@@ -22,6 +22,7 @@ knowledge = st.builds(
     entity_types=st.lists(texts, max_size=3).map(tuple),
     top_k=st.integers(1, 50),
     min_score=st.floats(0, 1) | st.sampled_from([0.0, 1.0, 0.1, 1e-7, 0.3]),
+    mode=st.sampled_from(["vector", "keyword", "hybrid"]),
 )
 characters = st.builds(
     Character,

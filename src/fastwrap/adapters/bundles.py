@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from fastwrap.ports.bulk import BulkSnippetLoader
 from fastwrap.ports.conversations import ConversationStore
+from fastwrap.ports.documents import DocumentStore
 from fastwrap.ports.health import HealthProbe
+from fastwrap.ports.jobs import JobQueue
 from fastwrap.ports.rate_limit import RateLimiter
 from fastwrap.ports.repositories import (
     CharacterRepository,
@@ -29,6 +32,9 @@ class Storage:
     vectors: VectorIndex
     health: HealthProbe
     adapter: str  # "memory" | "embedded" | "postgres", as /health shows it
+    snippet_loader: BulkSnippetLoader
+    documents: DocumentStore
+    jobs: JobQueue
 
 
 @dataclass(frozen=True, slots=True)

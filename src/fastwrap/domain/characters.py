@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from uuid import UUID, uuid4
 
 from fastwrap.domain.errors import Invalid, NotFound
-from fastwrap.domain.model import ENTITY_TYPE_RE, Character, Knowledge, Page
+from fastwrap.domain.model import ENTITY_TYPE_RE, SEARCH_MODES, Character, Knowledge, Page
 from fastwrap.domain.pagination import Cursor, check_limit, page_of
 from fastwrap.domain.storable import check_text
 from fastwrap.domain.updates import KEEP, CharacterPatch
@@ -71,6 +71,8 @@ def _check_knowledge(knowledge: Knowledge) -> None:
         raise Invalid(f"knowledge.top_k must be between 1 and {MAX_KNOWLEDGE_TOP_K}")
     if not -1.0 <= knowledge.min_score <= 1.0:
         raise Invalid("knowledge.min_score must be between -1 and 1")
+    if knowledge.mode not in SEARCH_MODES:
+        raise Invalid(f"knowledge.mode must be one of {', '.join(SEARCH_MODES)}")
 
 
 class CharacterService:

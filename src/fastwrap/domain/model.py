@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -14,6 +14,9 @@ from fastwrap.domain.errors import Invalid
 type Role = Literal["user", "assistant"]
 type PromptRole = Literal["system", "user", "assistant"]
 type JsonObject = Mapping[str, Any]
+# How a search ranks: by cosine similarity, by full-text relevance, or both fused by rank.
+type SearchMode = Literal["vector", "keyword", "hybrid"]
+SEARCH_MODES: tuple[SearchMode, ...] = ("vector", "keyword", "hybrid")
 
 CONVERSATION_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 END_USER_RE = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
@@ -52,6 +55,7 @@ class Knowledge:
     entity_types: tuple[str, ...]
     top_k: int = 4
     min_score: float = 0.3
+    mode: SearchMode = "vector"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,14 +145,17 @@ class SnippetInput:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EmbeddedSnippet:
-    """What the vector index stores: a snippet, its vector and the model that made the vector."""
+    """What the vector index stores: a snippet, its vector and the model that made the vector.
+
+    `embedding` is any sequence of floats: bulk paths hold it as a compact `array('f')`.
+    """
 
     client_id: UUID
     entity_type: str
     entity_id: str
     content: str
     metadata: JsonObject
-    embedding: tuple[float, ...]
+    embedding: Sequence[float]
     model: str
 
 
@@ -167,19 +174,33 @@ class Snippet:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SearchQuery:
+    """`embedding` ranks vector and hybrid searches, `text` keyword and hybrid ones (a keyword
+    search needs no embedding: it is empty then)."""
+
     client_id: UUID
     embedding: tuple[float, ...]
     model: str
     top_k: int
     entity_types: tuple[str, ...] | None = None
     metadata: JsonObject | None = None
+    mode: SearchMode = "vector"
+    text: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SearchHit:
+    """`score`: 1 - cosine distance (vector), full-text relevance in [0, 1) (keyword), or the
+    reciprocal-rank fusion normalised so that first in both lists is 1.0 (hybrid).
+
+    `distance` is the cosine distance (None in keyword mode, which embeds nothing); in hybrid
+    mode `vector_rank` and `keyword_rank` say where each part ranked the hit (None: not found
+    by that part)."""
+
     snippet: Snippet
     score: float
-    distance: float
+    distance: float | None
+    vector_rank: int | None = None
+    keyword_rank: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,9 +10,11 @@ from fastwrap.domain.errors import Invalid, NotFound
 from fastwrap.domain.model import (
     ENTITY_ID_RE,
     ENTITY_TYPE_RE,
+    SEARCH_MODES,
     EmbeddedSnippet,
     JsonObject,
     SearchHit,
+    SearchMode,
     SearchQuery,
     Snippet,
     SnippetInput,
@@ -41,6 +43,11 @@ def _check_metadata(metadata: JsonObject) -> None:
     size = len(json.dumps(metadata, ensure_ascii=False).encode())
     if size > MAX_METADATA_BYTES:
         raise Invalid(f"metadata must be at most {MAX_METADATA_BYTES} bytes of JSON")
+
+
+def check_metadata(metadata: JsonObject) -> None:
+    """The metadata rules of a snippet (depth, size), for other inputs that become snippets."""
+    _check_metadata(metadata)
 
 
 def _check_items(items: Sequence[SnippetInput]) -> None:
@@ -91,10 +98,15 @@ class VectorService:
         top_k: int = 5,
         entity_types: Sequence[str] | None = None,
         metadata: JsonObject | None = None,
+        mode: SearchMode = "vector",
     ) -> list[SearchHit]:
+        """`mode`: by meaning (vector), by words (keyword: nothing is embedded), or both
+        fused by reciprocal rank (hybrid)."""
         if not 1 <= len(text) <= MAX_CONTENT:
             raise Invalid(f"query must be 1-{MAX_CONTENT} characters")
         check_text("query", text)
+        if mode not in SEARCH_MODES:
+            raise Invalid(f"mode must be one of {', '.join(SEARCH_MODES)}")
         if not 1 <= top_k <= MAX_TOP_K:
             raise Invalid(f"top_k must be between 1 and {MAX_TOP_K}")
         for entity_type in entity_types or ():
@@ -102,7 +114,9 @@ class VectorService:
                 raise Invalid("entity_type must be 1-64 characters of [A-Za-z0-9._:-]")
         if metadata is not None:
             _check_metadata(metadata)
-        [vector] = await self._embedder.embed([text])
+        vector: tuple[float, ...] = ()
+        if mode != "keyword":
+            [vector] = await self._embedder.embed([text])
         query = SearchQuery(
             client_id=client_id,
             embedding=vector,
@@ -110,6 +124,8 @@ class VectorService:
             top_k=top_k,
             entity_types=tuple(entity_types) if entity_types else None,
             metadata=metadata or None,
+            mode=mode,
+            text=text,
         )
         return await self._index.search(query)
 

@@ -19,6 +19,7 @@ def character_view(c: Character) -> dict[str, Any]:
             "entity_types": list(k.entity_types),
             "top_k": k.top_k,
             "min_score": float(k.min_score),
+            "mode": k.mode,
         }
         if k
         else None,

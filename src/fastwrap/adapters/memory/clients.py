@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from fastwrap.domain.errors import Conflict, Invalid, NotFound
+from fastwrap.domain.knowledge import Document
 from fastwrap.domain.model import Character, Client, Snippet
 from fastwrap.domain.pagination import Cursor
 from fastwrap.domain.updates import ANY_CLIENT, KEEP, ClientCondition, ClientUpdate
@@ -47,6 +48,7 @@ class MemoryState:
     clients: dict[UUID, Record[Client]] = field(default_factory=dict)
     characters: dict[UUID, Record[Character]] = field(default_factory=dict)
     snippets: dict[UUID, SnippetRecord] = field(default_factory=dict)
+    documents: dict[UUID, Record[Document]] = field(default_factory=dict)
 
     def require_client(self, client_id: UUID) -> None:
         """The foreign key: the client row must exist (live or not, as in PostgreSQL)."""
@@ -152,6 +154,9 @@ class InMemoryClientRepository(ClientRepository, ClientReader):
         for snippet in self._state.snippets.values():
             if snippet.snippet.client_id == client_id and snippet.deleted_at is None:
                 snippet.deleted_at = at
+        for document in self._state.documents.values():
+            if document.value.client_id == client_id and document.deleted_at is None:
+                document.deleted_at = at
         return True
 
     async def get(self, client_id: UUID, *, include_deleted: bool = False) -> Client | None:

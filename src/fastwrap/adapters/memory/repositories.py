@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from fastwrap.adapters.bundles import Storage
+from fastwrap.adapters.memory.bulk import InMemorySnippetLoader
 from fastwrap.adapters.memory.characters import InMemoryCharacterRepository
 from fastwrap.adapters.memory.clients import InMemoryClientRepository, MemoryState
+from fastwrap.adapters.memory.documents import InMemoryDocumentStore
+from fastwrap.adapters.memory.jobs import InMemoryJobQueue
 from fastwrap.adapters.memory.vectors import InMemoryVectorIndex
 from fastwrap.domain.model import HealthStatus
 from fastwrap.ports.health import HealthProbe
@@ -35,4 +38,7 @@ def memory_storage(state: MemoryState | None = None) -> Storage:
         vectors=InMemoryVectorIndex(state),
         health=InMemoryHealthProbe(),
         adapter="memory",
+        snippet_loader=InMemorySnippetLoader(state),
+        documents=InMemoryDocumentStore(state),
+        jobs=InMemoryJobQueue(state),
     )

@@ -21,6 +21,7 @@ from fastwrap.adapters.memory.clients import (
     as_jsonb,
     check_storable,
 )
+from fastwrap.adapters.memory.ranking import fuse, relevance, words
 from fastwrap.domain.errors import Invalid
 from fastwrap.domain.model import EmbeddedSnippet, JsonObject, SearchHit, SearchQuery, Snippet
 from fastwrap.ports.repositories import VectorIndex
@@ -116,21 +117,59 @@ class InMemoryVectorIndex(VectorIndex):
         )
 
     async def search(self, query: SearchQuery) -> list[SearchHit]:
-        check_storable(query.model, *(query.entity_types or ()))
+        check_storable(query.model, query.text, *(query.entity_types or ()))
         if query.metadata is not None:
             as_jsonb(query.metadata)
+        rows = [r.snippet for r in self._state.snippets.values() if self._matches(r, query)]
+        if query.mode == "keyword":
+            return self._by_words(rows, query)[: max(query.top_k, 0)]
+        by_vector = self._by_vector(rows, query)
+        if query.mode == "vector":
+            return by_vector[: max(query.top_k, 0)]
+        return self._fused(by_vector, self._by_words(rows, query), query)
+
+    def _by_vector(self, rows: list[Snippet], query: SearchQuery) -> list[SearchHit]:
         wanted = np.asarray(query.embedding, dtype=np.float64)
         scored: list[tuple[float, UUID, Snippet]] = []
-        for record in self._state.snippets.values():
-            if self._matches(record, query):
-                distance = cosine_distance(np.asarray(record.embedding, dtype=np.float64), wanted)
-                if not math.isnan(distance):
-                    scored.append((distance, record.snippet.id, record.snippet))
+        for snippet in rows:
+            stored = np.asarray(self._state.snippets[snippet.id].embedding, dtype=np.float64)
+            distance = cosine_distance(stored, wanted)
+            if not math.isnan(distance):
+                scored.append((distance, snippet.id, snippet))
         scored.sort(key=lambda hit: (hit[0], hit[1]))
-        return [
-            SearchHit(snippet=snippet, score=1.0 - distance, distance=distance)
-            for distance, _, snippet in scored[: max(query.top_k, 0)]
-        ]
+        return [SearchHit(snippet=s, score=1.0 - d, distance=d) for d, _, s in scored]
+
+    def _by_words(self, rows: list[Snippet], query: SearchQuery) -> list[SearchHit]:
+        asked = words(query.text or "")
+        scored = [(relevance(asked, s.content), s.id, s) for s in rows]
+        hits = [(-score, ident, s) for score, ident, s in scored if score > 0]
+        hits.sort(key=lambda hit: (hit[0], hit[1]))
+        return [SearchHit(snippet=s, score=-score, distance=None) for score, _, s in hits]
+
+    def _fused(
+        self, by_vector: list[SearchHit], by_words: list[SearchHit], query: SearchQuery
+    ) -> list[SearchHit]:
+        distances = {hit.snippet.id: hit for hit in by_vector}
+        snippets = {hit.snippet.id: hit.snippet for hit in (*by_vector, *by_words)}
+        fused = fuse(
+            [h.snippet.id for h in by_vector], [h.snippet.id for h in by_words], query.top_k
+        )
+        wanted = np.asarray(query.embedding, dtype=np.float64)
+        hits = []
+        for item in fused:
+            known = distances.get(item.key)
+            stored = np.asarray(self._state.snippets[item.key].embedding, dtype=np.float64)
+            distance = known.distance if known else cosine_distance(stored, wanted)
+            hits.append(
+                SearchHit(
+                    snippet=snippets[item.key],
+                    score=item.score,
+                    distance=distance,
+                    vector_rank=item.vector_rank,
+                    keyword_rank=item.keyword_rank,
+                )
+            )
+        return hits
 
     async def delete(self, client_id: UUID, entity_type: str, entity_id: str, at: datetime) -> bool:
         record = self._live(client_id, entity_type, entity_id)

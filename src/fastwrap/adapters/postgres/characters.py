@@ -55,6 +55,7 @@ def knowledge_json(knowledge: Knowledge | None) -> dict[str, Any] | None:
         "entity_types": list(knowledge.entity_types),
         "top_k": knowledge.top_k,
         "min_score": knowledge.min_score,
+        "mode": knowledge.mode,
     }
 
 
@@ -65,6 +66,7 @@ def knowledge_value(data: dict[str, Any] | None) -> Knowledge | None:
         entity_types=tuple(data["entity_types"]),
         top_k=int(data["top_k"]),
         min_score=float(data["min_score"]),
+        mode=data.get("mode", "vector"),  # characters stored before modes existed
     )
 
 

@@ -60,6 +60,9 @@ WITH client AS (
 ), snippets AS (
     UPDATE embeddings SET deleted_at = $2
     WHERE client_id IN (SELECT id FROM client) AND deleted_at IS NULL
+), documents AS (
+    UPDATE documents SET deleted_at = $2
+    WHERE client_id IN (SELECT id FROM client) AND deleted_at IS NULL
 )
 SELECT count(*) FROM client
 """

@@ -5,10 +5,18 @@ run is a no-op, and replicas that start together queue on the lock instead of ra
 column needs its dimension in the DDL (`vector(N)` takes no bind parameter), so the runner puts
 the validated EMBEDDING_DIM integer where a file says {{EMBEDDING_DIM}}; nothing else is
 substituted.
+
+Two markers, on lines of their own at the top of a file, change how it runs:
+- `-- fastwrap:no-transaction`: its statements (separated by `;` at the end of a line) run one
+  by one outside a transaction, as `CREATE INDEX CONCURRENTLY` requires; such a file must be
+  safe to run again from the start, since a crash may stop it half way.
+- `-- fastwrap:max-dim N`: with EMBEDDING_DIM above N, the file is recorded as applied and
+  nothing of it runs (for an index type that cannot take that many dimensions).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -24,6 +32,14 @@ MAX_DIM = 16_000  # pgvector's limit for `vector`
 # Any fixed bigint works; it only has to be the same in every FastWrap process.
 MIGRATION_LOCK = 4_242_001_003
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+NO_TRANSACTION = re.compile(r"^-- fastwrap:no-transaction$", re.MULTILINE)
+MAX_DIM_MARKER = re.compile(r"^-- fastwrap:max-dim (\d+)$", re.MULTILINE)
+STATEMENT_END = re.compile(r";[ \t]*$", re.MULTILINE)
+# Waiting replicas poll for the lock instead of blocking on it: a blocked statement holds a
+# snapshot, and CREATE INDEX CONCURRENTLY waits for every snapshot older than its own, so a
+# replica blocked on the lock would stall the migration that holds it.
+LOCK_POLL_SECONDS = 0.2
+TRY_LOCK = "SELECT pg_try_advisory_lock($1)"
 
 CREATE_APP_SCHEMA = """
 CREATE TABLE IF NOT EXISTS app_schema (
@@ -40,9 +56,11 @@ SELECT version, name, applied_at FROM app_schema WHERE deleted_at IS NULL ORDER 
 RECORD_APPLIED = "INSERT INTO app_schema (version, name) VALUES ($1, $2)"
 APP_SCHEMA_EXISTS = "SELECT to_regclass('app_schema') IS NOT NULL"
 DELETE_EMBEDDINGS = "DELETE FROM embeddings"
+DELETE_DOCUMENTS = "DELETE FROM documents"  # their chunks are gone: upload them again
 DROP_VECTOR_INDEX = "DROP INDEX IF EXISTS embeddings_embedding_hnsw"
 RETYPE_EMBEDDINGS = f"ALTER TABLE embeddings ALTER COLUMN embedding TYPE vector({DIM_TOKEN})"
-VECTOR_INDEX_VERSION = 2  # the migration that creates the HNSW index
+DROP_HALF_INDEX = "DROP INDEX IF EXISTS embeddings_embedding_hnsw_half"
+VECTOR_INDEX_VERSION = 9  # the migration that creates the HNSW index
 STORED_DIM = """
 SELECT a.atttypmod
 FROM pg_attribute AS a
@@ -58,6 +76,24 @@ class Migration:
 
     def render(self, embedding_dim: int) -> str:
         return self.sql.replace(DIM_TOKEN, str(check_dim(embedding_dim)))
+
+    @property
+    def transactional(self) -> bool:
+        return NO_TRANSACTION.search(self.sql) is None
+
+    def applies_to(self, embedding_dim: int) -> bool:
+        limit = MAX_DIM_MARKER.search(self.sql)
+        return limit is None or embedding_dim <= int(limit[1])
+
+    def statements(self, embedding_dim: int) -> list[str]:
+        """The rendered file split into its statements (for a no-transaction file)."""
+        parts = STATEMENT_END.split(self.render(embedding_dim))
+        return [sql for sql in map(_without_comment_lines, parts) if sql]
+
+
+def _without_comment_lines(text: str) -> str:
+    lines = [line for line in text.splitlines() if not line.strip().startswith("--")]
+    return "\n".join(lines).strip()
 
 
 def check_dim(embedding_dim: int) -> int:
@@ -88,23 +124,48 @@ async def _applied(conn: asyncpg.Connection) -> list[AppliedMigration]:
     return [AppliedMigration(r["version"], r["name"], r["applied_at"]) for r in rows]
 
 
+async def lock_migrations(conn: asyncpg.Connection) -> None:
+    """Take the migration lock, polling (see LOCK_POLL_SECONDS) until it is free."""
+    while True:
+        if await conn.fetchval(TRY_LOCK, MIGRATION_LOCK):
+            return
+        await asyncio.sleep(LOCK_POLL_SECONDS)
+
+
+async def run_migration(conn: asyncpg.Connection, migration: Migration, embedding_dim: int) -> None:
+    """Run one migration's SQL, in a transaction unless the file says otherwise."""
+    try:
+        if not migration.applies_to(embedding_dim):
+            return
+        if migration.transactional:
+            async with conn.transaction():
+                await conn.execute(migration.render(embedding_dim))
+            return
+        for statement in migration.statements(embedding_dim):
+            await conn.execute(statement)
+    except asyncpg.PostgresError as exc:
+        raise (misconfigured(exc) or exc) from exc
+
+
 async def apply_migrations(conn: asyncpg.Connection, embedding_dim: int) -> list[str]:
     """Apply the pending migrations; returns the names applied (empty when up to date)."""
     check_dim(embedding_dim)
     names: list[str] = []
     with translated():
-        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        await lock_migrations(conn)
         try:
             await conn.execute(CREATE_APP_SCHEMA)
             done = {m.version for m in await _applied(conn)}
             for migration in load_migrations():
                 if migration.version in done:
                     continue
-                async with conn.transaction():
-                    try:
-                        await conn.execute(migration.render(embedding_dim))
-                    except asyncpg.PostgresError as exc:
-                        raise (misconfigured(exc) or exc) from exc
+                if migration.transactional:
+                    # The SQL and its record commit together.
+                    async with conn.transaction():
+                        await run_migration(conn, migration, embedding_dim)
+                        await conn.execute(RECORD_APPLIED, migration.version, migration.name)
+                else:
+                    await run_migration(conn, migration, embedding_dim)
                     await conn.execute(RECORD_APPLIED, migration.version, migration.name)
                 names.append(f"{migration.version:04d}_{migration.name}")
         finally:
@@ -172,13 +233,16 @@ async def reset_embeddings(dsn: str, embedding_dim: int) -> int:
     try:
         await apply_migrations(conn, embedding_dim)
         with translated():
-            await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+            await lock_migrations(conn)
             try:
                 async with conn.transaction():
                     await conn.execute(DROP_VECTOR_INDEX)
+                    await conn.execute(DROP_HALF_INDEX)
                     deleted = await conn.execute(DELETE_EMBEDDINGS)
+                    await conn.execute(DELETE_DOCUMENTS)
                     await conn.execute(RETYPE_EMBEDDINGS.replace(DIM_TOKEN, str(embedding_dim)))
-                    await conn.execute(index.render(embedding_dim))
+                # The index is built on the now empty table: concurrently or not, it is quick.
+                await run_migration(conn, index, embedding_dim)
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
         return int(deleted.split()[-1])

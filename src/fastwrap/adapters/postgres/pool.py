@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -53,7 +53,11 @@ async def keep_session(conn: asyncpg.Connection) -> None:
     (asyncpg still rolls back a transaction left open)."""
 
 
-async def create_pool(dsn: str, *, min_size: int, max_size: int) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str, *, min_size: int, max_size: int, settings: Mapping[str, str] | None = None
+) -> asyncpg.Pool:
+    """`settings`: session settings every connection starts with (sent in its start-up
+    packet, so they cost no round trip)."""
     with translated():
         pool: asyncpg.Pool = await asyncpg.create_pool(
             dsn,
@@ -63,7 +67,7 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int) -> asyncpg.Pool
             reset=keep_session,
             timeout=CONNECT_TIMEOUT,
             command_timeout=COMMAND_TIMEOUT,
-            server_settings={"application_name": "fastwrap"},
+            server_settings={"application_name": "fastwrap", **(settings or {})},
         )
     return pool
 

@@ -13,20 +13,25 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from fastwrap.adapters.bundles import ClientStore, Storage
+from fastwrap.adapters.postgres.bulk import PgSnippetLoader
 from fastwrap.adapters.postgres.cached import CachedCharacterRepository, CachedClientStore
 from fastwrap.adapters.postgres.changes import ChangeFeed
 from fastwrap.adapters.postgres.characters import PgCharacterRepository
 from fastwrap.adapters.postgres.clients import PgClientRepository
+from fastwrap.adapters.postgres.documents import PgDocumentStore
 from fastwrap.adapters.postgres.errors import translated, unavailable
+from fastwrap.adapters.postgres.jobs import PgJobQueue
 from fastwrap.adapters.postgres.migrate import apply_migrations, check_embedding_dim, connect
 from fastwrap.adapters.postgres.pool import close_pool, create_pool
-from fastwrap.adapters.postgres.vectors import DEFAULT_EF_SEARCH, PgVectorIndex
+from fastwrap.adapters.postgres.search_sql import VectorIndexShape
+from fastwrap.adapters.postgres.vectors import DEFAULT_EF_SEARCH, PgVectorIndex, session_settings
 from fastwrap.domain.model import HealthStatus
 from fastwrap.ports.health import HealthProbe
 from fastwrap.ports.repositories import CharacterRepository
 
 HEALTH_TIMEOUT = 2.0
 VECTOR_VERSION = "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
+HALF_INDEX_EXISTS = "SELECT to_regclass('embeddings_embedding_hnsw_half') IS NOT NULL"
 ITERATIVE_SCAN_SINCE = (0, 8)
 
 
@@ -53,17 +58,19 @@ def supports_iterative_scan(version: str | None) -> bool:
     return parts >= ITERATIVE_SCAN_SINCE
 
 
-async def prepare_database(dsn: str, embedding_dim: int) -> bool:
-    """Migrate, refuse a mismatched EMBEDDING_DIM, and say whether pgvector scans iteratively."""
+async def prepare_database(dsn: str, embedding_dim: int) -> tuple[bool, VectorIndexShape]:
+    """Migrate, refuse a mismatched EMBEDDING_DIM, and say whether pgvector scans iteratively
+    and which expression the HNSW index is on."""
     conn = await connect(dsn)
     try:
         await apply_migrations(conn, embedding_dim)
         await check_embedding_dim(conn, embedding_dim)
         with translated():
             version = await conn.fetchval(VECTOR_VERSION)
+            half = bool(await conn.fetchval(HALF_INDEX_EXISTS))
     finally:
         await conn.close()
-    return supports_iterative_scan(version)
+    return supports_iterative_scan(version), VectorIndexShape(dim=embedding_dim, half=half)
 
 
 @asynccontextmanager
@@ -83,8 +90,9 @@ async def open_postgres_storage(
     `lookup_cache_size` > 0 keeps up to that many key and character lookups in memory, dropped
     as the database announces changes (cached.py); 0 asks the database every time.
     """
-    iterative = await prepare_database(dsn, embedding_dim)
-    pool = await create_pool(dsn, min_size=pool_min, max_size=pool_max)
+    iterative, shape = await prepare_database(dsn, embedding_dim)
+    settings = session_settings(iterative_scan=iterative, ef_search=ef_search)
+    pool = await create_pool(dsn, min_size=pool_min, max_size=pool_max, settings=settings)
     clients: ClientStore = PgClientRepository(pool)
     characters: CharacterRepository = PgCharacterRepository(pool)
     feed = ChangeFeed(dsn) if lookup_cache_size > 0 else None
@@ -96,9 +104,12 @@ async def open_postgres_storage(
         yield Storage(
             clients=clients,
             characters=characters,
-            vectors=PgVectorIndex(pool, iterative_scan=iterative, ef_search=ef_search),
+            vectors=PgVectorIndex(pool, shape=shape),
             health=PgHealthProbe(pool, adapter),
             adapter=adapter,
+            snippet_loader=PgSnippetLoader(pool),
+            documents=PgDocumentStore(pool),
+            jobs=PgJobQueue(pool),
         )
     finally:
         if feed is not None:

@@ -14,6 +14,7 @@ from fastwrap.entrypoints.cli.chat import chat
 from fastwrap.entrypoints.cli.clients import clients_app, keys_app
 from fastwrap.entrypoints.cli.console import fail, load_settings
 from fastwrap.entrypoints.cli.db import db_app
+from fastwrap.entrypoints.cli.documents import documents_app
 from fastwrap.entrypoints.cli.health import health
 from fastwrap.entrypoints.cli.metrics_dir import prepare_metrics_dir
 from fastwrap.entrypoints.cli.vectors import vectors_app
@@ -97,6 +98,7 @@ app.add_typer(keys_app, name="keys", no_args_is_help=True)
 app.add_typer(characters_app, name="characters", no_args_is_help=True)
 app.command()(chat)
 app.add_typer(vectors_app, name="vectors", no_args_is_help=True)
+app.add_typer(documents_app, name="documents", no_args_is_help=True)
 app.command()(health)
 
 

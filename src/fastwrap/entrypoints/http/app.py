@@ -13,7 +13,7 @@ from fastwrap.container import Container, Services, running
 from fastwrap.domain.errors import DomainError
 from fastwrap.domain.model import RateLimit
 from fastwrap.entrypoints.http import errors
-from fastwrap.entrypoints.http.limits import RequestLimits, RequestLimitsMiddleware
+from fastwrap.entrypoints.http.limits import BulkBody, RequestLimits, RequestLimitsMiddleware
 from fastwrap.entrypoints.http.metrics import (
     HttpMetrics,
     MetricsExposition,
@@ -27,6 +27,7 @@ from fastwrap.entrypoints.http.routes import (
     auth,
     characters,
     chat,
+    documents,
     meta,
     playground,
     vectors,
@@ -68,6 +69,14 @@ def add_routes(app: FastAPI, router: APIRouter) -> None:
         app.router.add_api_route(route.path, route.endpoint, **options)
 
 
+def bulk_bodies(settings: Settings) -> tuple[BulkBody, ...]:
+    timeout = settings.bulk_body_timeout_seconds
+    return (
+        BulkBody("/api/vectors/import", settings.import_max_bytes, timeout),
+        BulkBody("/api/documents", settings.document_max_bytes, timeout),
+    )
+
+
 def create_app(container: Container, limits: RequestLimits | None = None) -> FastAPI:
     """Build the app; its lifespan starts the container's resources and closes them.
 
@@ -78,6 +87,7 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
         body_timeout_seconds=settings.request_body_timeout_seconds,
+        bulk=bulk_bodies(settings),
     )
 
     @asynccontextmanager
@@ -89,6 +99,8 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
                 app.state.startup_error = exc.detail  # one clear line instead of a traceback
                 raise
             app.state.services = services
+            # Background jobs (large documents) are drained by this process while it serves.
+            await stack.enter_async_context(services.worker.running())
             yield
 
     app = FastAPI(
@@ -100,7 +112,7 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
     )
     errors.install(app)
     # Routing tries the routes in this order: the hot paths first (chat, then characters).
-    for module in (chat, characters, vectors, auth, admin, meta, playground):
+    for module in (chat, characters, vectors, documents, auth, admin, meta, playground):
         add_routes(app, module.router)
     metrics: MetricsExposition | None = container.metrics()
     if metrics is not None:

@@ -23,6 +23,17 @@ BODY_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
+class BulkBody:
+    """A route that takes more than MAX_BODY_BYTES (document uploads, NDJSON imports), with
+    its own size limit and deadline. Such routes authenticate before they read their body, so
+    only a tenant's own requests get the longer deadline."""
+
+    path: str
+    max_bytes: int
+    timeout_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class RequestLimits:
     max_body_bytes: int
     max_header_bytes: int = MAX_HEADER_BYTES
@@ -30,6 +41,14 @@ class RequestLimits:
     # From the first byte awaited to the last: a deadline, not an idle timeout, so a client
     # trickling a byte a second cannot hold a connection for ever.
     body_timeout_seconds: float = BODY_TIMEOUT_SECONDS
+    bulk: tuple[BulkBody, ...] = ()
+
+    def for_path(self, path: str) -> tuple[int, float]:
+        """(max body bytes, body deadline) of a request to `path`."""
+        for bulk in self.bulk:
+            if path == bulk.path:
+                return bulk.max_bytes, bulk.timeout_seconds
+        return self.max_body_bytes, self.body_timeout_seconds
 
 
 class BodyTooLarge(HTTPException):
@@ -66,7 +85,7 @@ class RequestLimitsMiddleware:
         if refusal is not None:
             await send_error(send, scope, *refusal)
             return
-        await self.app(scope, self._guarded(receive), send)
+        await self.app(scope, self._guarded(receive, *self.limits.for_path(scope["path"])), send)
 
     def _refusal(self, scope: Scope) -> tuple[int, str, str] | None:
         limits = self.limits
@@ -83,13 +102,13 @@ class RequestLimitsMiddleware:
             return None
         if not length.isdigit():
             return 400, "MalformedBody", "Content-Length is not a number"
-        if int(length) > limits.max_body_bytes:
-            detail = f"request body is larger than {limits.max_body_bytes} bytes"
+        max_bytes, _ = limits.for_path(scope["path"])
+        if int(length) > max_bytes:
+            detail = f"request body is larger than {max_bytes} bytes"
             return 413, "PayloadTooLarge", detail
         return None
 
-    def _guarded(self, receive: Receive) -> Receive:
-        limits = self.limits
+    def _guarded(self, receive: Receive, max_bytes: int, timeout: float) -> Receive:
         received = 0
         done = False
         deadline: float | None = None
@@ -99,16 +118,16 @@ class RequestLimitsMiddleware:
             if done:  # after the body, receive only reports a disconnect: no deadline then
                 return await receive()
             loop = asyncio.get_running_loop()
-            deadline = deadline or loop.time() + limits.body_timeout_seconds
+            deadline = deadline or loop.time() + timeout
             try:
                 async with asyncio.timeout_at(deadline):
                     message = await receive()
             except TimeoutError:
-                raise BodyTooSlow(limits.body_timeout_seconds) from None
+                raise BodyTooSlow(timeout) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limits.max_body_bytes:
-                    raise BodyTooLarge(limits.max_body_bytes)
+                if received > max_bytes:
+                    raise BodyTooLarge(max_bytes)
                 done = not message.get("more_body", False)
             return message
 

@@ -17,6 +17,8 @@ END_USER = r"^[A-Za-z0-9._:@-]{1,128}$"
 ENTITY_TYPE = r"^[A-Za-z0-9._:-]{1,64}$"
 ENTITY_ID = r"^[A-Za-z0-9._:@-]{1,128}$"
 Email = str  # validated and normalised by the domain; the schema only bounds the size
+# vector: by meaning; keyword: by words (PostgreSQL full-text search); hybrid: both, fused.
+SearchModeIn = Literal["vector", "keyword", "hybrid"]
 
 
 class Envelope[T](BaseModel):
@@ -128,10 +130,14 @@ class KnowledgeIn(BaseModel):
     entity_types: list[str] = Field(min_length=1, max_length=20)
     top_k: JsonInt = Field(default=4, ge=1, le=50)
     min_score: JsonFloat = Field(default=0.3, ge=-1.0, le=1.0)
+    mode: SearchModeIn = "vector"
 
     def to_domain(self) -> Knowledge:
         return Knowledge(
-            entity_types=tuple(self.entity_types), top_k=self.top_k, min_score=self.min_score
+            entity_types=tuple(self.entity_types),
+            top_k=self.top_k,
+            min_score=self.min_score,
+            mode=self.mode,
         )
 
 
@@ -157,6 +163,7 @@ class KnowledgeOut(BaseModel):
     entity_types: list[str]
     top_k: int
     min_score: float
+    mode: SearchModeIn
 
 
 class CharacterOut(BaseModel):
@@ -177,7 +184,7 @@ class CharacterOut(BaseModel):
             agent_role=c.agent_role,
             ttl=c.ttl,
             knowledge=KnowledgeOut(
-                entity_types=list(k.entity_types), top_k=k.top_k, min_score=k.min_score
+                entity_types=list(k.entity_types), top_k=k.top_k, min_score=k.min_score, mode=k.mode
             )
             if k
             else None,
@@ -285,16 +292,28 @@ class SearchIn(BaseModel):
     top_k: JsonInt = Field(default=5, ge=1, le=50)
     entity_type: str | None = Field(default=None, pattern=ENTITY_TYPE)
     metadata: Metadata | None = None
+    mode: SearchModeIn = "vector"
 
 
 class HitOut(BaseModel):
+    """`score`: 1 - cosine distance (vector), full-text relevance in [0, 1) (keyword), or the
+    rank fusion, 1.0 when first in both lists (hybrid). `distance` is null in keyword mode;
+    the ranks (1 = best) are set in hybrid mode, null where that part did not find the hit."""
+
     id: UUID
     entity_type: str
     entity_id: str
     content: str
     metadata: dict[str, Any]
     score: float
-    distance: float
+    distance: float | None
+    vector_rank: int | None = None
+    keyword_rank: int | None = None
+
+
+class ImportOut(BaseModel):
+    imported: int
+    embedded: int  # how many of them FastWrap embedded (the others came with an embedding)
 
 
 # --- service -------------------------------------------------------------------------------

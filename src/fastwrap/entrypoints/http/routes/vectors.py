@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from fastwrap.domain.errors import Invalid
+from fastwrap.domain.imports import split_lines
 from fastwrap.domain.model import SearchHit, Snippet, SnippetInput
 from fastwrap.entrypoints.http.deps import CallerDep
 from fastwrap.entrypoints.http.errors import COMMON, documented
@@ -14,6 +15,7 @@ from fastwrap.entrypoints.http.schemas import (
     ENTITY_TYPE,
     Envelope,
     HitOut,
+    ImportOut,
     SearchIn,
     SnippetOut,
     UpsertIn,
@@ -69,6 +71,8 @@ def hit_out(h: SearchHit) -> HitOut:
         metadata=dict(s.metadata),
         score=h.score,
         distance=h.distance,
+        vector_rank=h.vector_rank,
+        keyword_rank=h.keyword_rank,
     )
 
 
@@ -88,8 +92,36 @@ async def search(body: SearchIn, caller: CallerDep) -> Envelope[list[HitOut]]:
         top_k=body.top_k,
         entity_types=[body.entity_type] if body.entity_type else None,
         metadata=body.metadata,
+        mode=body.mode,
     )
     return ok(f"{len(hits)} hits", [hit_out(h) for h in hits])
+
+
+NDJSON_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-ndjson": {
+                "schema": {"type": "string"},
+                "example": '{"entity_type": "faq", "entity_id": "q1", "content": "...", '
+                '"metadata": {}, "embedding": [0.1, 0.2]}\n',
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/import", status_code=201, responses=documented(413, 502, 504), openapi_extra=NDJSON_BODY
+)
+async def import_snippets(request: Request, caller: CallerDep) -> Envelope[ImportOut]:
+    """Bulk upsert from NDJSON (up to IMPORT_MAX_BYTES), all-or-nothing: one snippet per
+    line, each with its `embedding` (EMBEDDING_DIM numbers) or without (FastWrap embeds it).
+    A bad line is a 422 naming it, and nothing is stored."""
+    lines = split_lines(request.stream())
+    result = await caller.services.imports.run(caller.client.id, lines)
+    out = ImportOut(imported=result.imported, embedded=result.embedded)
+    return ok(f"{result.imported} snippets imported", out)
 
 
 @router.delete("/{entity_type}/{entity_id}", status_code=204, responses=documented(404))

@@ -1,0 +1,156 @@
+"""The SQL of vector, keyword and hybrid searches, for any table of searchable rows.
+
+A searchable table has `id`, `content`, `content_tsv` (a generated `to_tsvector('simple',
+content)`), `embedding vector(D)` and an HNSW index on `embedding` or on
+`embedding::halfvec(D)`. The caller gives its columns and its scope (a WHERE condition over
+parameters $1..$n: tenant, model, filters); each statement appends its own parameters after
+those, so a snippet search and, say, a search of a character's memory items share this code
+with their own tables and filters.
+
+Every search is one statement, one round trip. The scope is applied inside each part of a
+hybrid search, so neither part can be starved by rows the caller may not see. The HNSW session
+settings (iterative scans, `ef_search`) are set once per pooled connection (pool.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Reciprocal rank fusion's k: a hit at rank r in one list scores 1 / (RRF_K + r) from it.
+RRF_K = 60
+# Keyword relevance is PostgreSQL's ts_rank, normalised by rank / (rank + 1) (flag 32).
+RELEVANCE = "ts_rank(t.content_tsv, keyword.query, 32)"
+# The query's words, OR-ed: a search for "refund policy for orders" finds a snippet that has
+# any of them, the ones with more of them first. The lexemes come from the same parser and
+# configuration as the stored column and are quoted for tsquery (quotes and backslashes
+# doubled), so no input can be a tsquery syntax error. A query with no word matches nothing.
+KEYWORD_QUERY = """
+keyword AS (
+    SELECT string_agg(
+        '''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || '''', ' | '
+    )::tsquery AS query
+    FROM unnest(tsvector_to_array(to_tsvector('simple'::regconfig, {text}::text))) AS lexeme
+)"""
+
+
+@dataclass(frozen=True, slots=True)
+class VectorIndexShape:
+    """Which expression the table's HNSW index is on; searches must order by the same one to
+    use it. `half`: the index is on `embedding::halfvec(dim)` (half the size, see migration
+    0009); distances returned are always computed at full precision."""
+
+    dim: int
+    half: bool
+
+    def order_by(self, vector: str) -> str:
+        if self.half:
+            return f"(t.embedding::halfvec({self.dim})) <=> ({vector}::halfvec({self.dim}))"
+        return f"t.embedding <=> {vector}"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchStatements:
+    """The three statements for one table, scope and index shape.
+
+    Parameters: the scope's $1..$n, then
+    - vector:  query vector, top_k, candidates;
+    - keyword: query text, top_k;
+    - hybrid:  query vector, query text, top_k, candidates per part.
+    Every row has the caller's columns, then `distance` (None in keyword mode), `vector_rank`,
+    `keyword_rank` and `score` (None in vector mode, where it is 1 - distance).
+    """
+
+    vector: str
+    keyword: str
+    hybrid: str
+
+
+def _columns(columns: tuple[str, ...]) -> str:
+    return ", ".join(f"t.{column}" for column in columns)
+
+
+def vector_statement(
+    table: str, columns: tuple[str, ...], scope: str, n: int, shape: VectorIndexShape
+) -> str:
+    vector, top_k, candidates = f"${n + 1}::vector", f"${n + 2}", f"${n + 3}"
+    # The index hands over `candidates` rows in (approximately) its order; they are re-ranked
+    # by their exact distance. More candidates than top_k is what keeps recall up when the
+    # scope is selective: the iterative scan then walks on until that many rows pass it.
+    return f"""
+SELECT {_columns(columns)}, t.distance, NULL::bigint AS vector_rank,
+       NULL::bigint AS keyword_rank, NULL::float8 AS score
+FROM (
+    SELECT {_columns(columns)}, t.embedding <=> {vector} AS distance
+    FROM {table} AS t
+    WHERE {scope}
+    ORDER BY {shape.order_by(vector)}
+    LIMIT {candidates}
+) AS t
+ORDER BY t.distance, t.id
+LIMIT {top_k}
+"""
+
+
+def keyword_statement(table: str, columns: tuple[str, ...], scope: str, n: int) -> str:
+    text, top_k = f"${n + 1}", f"${n + 2}"
+    return f"""
+WITH {KEYWORD_QUERY.format(text=text).strip()}
+SELECT {_columns(columns)}, NULL::float8 AS distance, NULL::bigint AS vector_rank,
+       NULL::bigint AS keyword_rank, {RELEVANCE} AS score
+FROM {table} AS t, keyword
+WHERE t.content_tsv @@ keyword.query AND {scope}
+ORDER BY score DESC, t.id
+LIMIT {top_k}
+"""
+
+
+def hybrid_statement(
+    table: str, columns: tuple[str, ...], scope: str, n: int, shape: VectorIndexShape
+) -> str:
+    vector, text = f"${n + 1}::vector", f"${n + 2}"
+    top_k, candidates = f"${n + 3}", f"${n + 4}"
+    # Normalised so that a hit ranked first by both parts scores 1.0.
+    best = 2.0 / (RRF_K + 1)
+    return f"""
+WITH {KEYWORD_QUERY.format(text=text).strip()},
+vector_part AS (
+    SELECT id, row_number() OVER (ORDER BY distance, id) AS vector_rank
+    FROM (
+        SELECT t.id, t.embedding <=> {vector} AS distance
+        FROM {table} AS t
+        WHERE {scope}
+        ORDER BY {shape.order_by(vector)}
+        LIMIT {candidates}
+    ) AS candidate
+),
+keyword_part AS (
+    SELECT t.id, row_number() OVER (ORDER BY {RELEVANCE} DESC, t.id) AS keyword_rank
+    FROM {table} AS t, keyword
+    WHERE t.content_tsv @@ keyword.query AND {scope}
+    ORDER BY keyword_rank
+    LIMIT {candidates}
+),
+fused AS (
+    SELECT id, vector_rank, keyword_rank,
+           coalesce(1.0 / ({RRF_K} + vector_rank), 0)
+           + coalesce(1.0 / ({RRF_K} + keyword_rank), 0) AS fused
+    FROM vector_part FULL JOIN keyword_part USING (id)
+    ORDER BY fused DESC, id
+    LIMIT {top_k}
+)
+SELECT {_columns(columns)}, t.embedding <=> {vector} AS distance, fused.vector_rank,
+       fused.keyword_rank, (fused.fused / {best!r})::float8 AS score
+FROM fused JOIN {table} AS t ON t.id = fused.id
+ORDER BY fused.fused DESC, t.id
+"""
+
+
+def search_statements(
+    table: str, columns: tuple[str, ...], scope: str, n: int, shape: VectorIndexShape
+) -> SearchStatements:
+    """The statements for `table`, whose `scope` uses parameters $1..$n."""
+    return SearchStatements(
+        vector=vector_statement(table, columns, scope, n, shape),
+        keyword=keyword_statement(table, columns, scope, n),
+        hybrid=hybrid_statement(table, columns, scope, n, shape),
+    )
