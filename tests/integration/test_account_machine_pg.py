@@ -24,7 +24,9 @@ def test_the_account_over_postgresql_behind_the_lookup_cache(
     async def postgres() -> AsyncIterator[Storage]:
         conn = await asyncpg.connect(pg_dsn)
         try:
-            await conn.execute("TRUNCATE clients, characters, embeddings")  # a fresh example
+            await conn.execute(
+                "TRUNCATE clients CASCADE"
+            )  # a fresh example: everything hangs off clients
         finally:
             await conn.close()
         async with open_postgres_storage(

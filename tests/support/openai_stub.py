@@ -287,7 +287,7 @@ class OpenAIStub:
         if state.embedding_hold is not None:
             after, gate = state.embedding_hold
             if len(self.requests_to(request.url.path)) > after:
-                await self._hold(state, gate)
+                await self._hold(state, gate, gone=asyncio.Event())  # held until the gate
         failure = self._failure(state, request)
         if failure is not None:
             return failure
