@@ -217,7 +217,9 @@ async def test_a_stream_that_stalls_is_an_upstream_timeout(
 ) -> None:
     openai_stub.hold_stream()  # never released: the stream stalls after its first chunk
 
-    stream = make_model(timeout=0.3).stream(QUESTION)
+    # the timeout bounds every chunk, the first included: generous enough for a loaded
+    # machine to deliver the first one, so that only the stall can trip it
+    stream = make_model(timeout=2.0).stream(QUESTION)
 
     first = await anext(aiter(stream))
     with pytest.raises(UpstreamTimeout):
@@ -246,7 +248,7 @@ async def test_embedding_failures_are_upstream_errors_without_the_key(
 ) -> None:
     embedder = OpenAIEmbedder(
         model="text-embedding-3-small", dimensions=16, api_key=KEY, base_url=openai_stub.base_url,
-        batch_size=10, timeout=0.3, max_retries=0,
+        batch_size=10, timeout=2.0, max_retries=0,
     )  # fmt: skip
     try:
         openai_stub.set_failure(401)
