@@ -286,7 +286,10 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
     client_settings_service = providers.Singleton(
-        ClientSettingsService, writer=storage.provided.clients, clock=clock
+        ClientSettingsService,
+        writer=storage.provided.clients,
+        reader=storage.provided.clients,
+        clock=clock,
     )
     character_service = providers.Singleton(
         CharacterService, characters=storage.provided.characters, clock=clock
@@ -370,7 +373,8 @@ async def running(container: Container) -> AsyncIterator[Services]:
         services = container.services()
         if not isinstance(services, Services):
             services = await services
-        yield services
+        async with services.key_usage.running():  # keys' last_used_at, written off the path
+            yield services
     finally:
         stopped = container.shutdown_resources()
         if stopped is not None:

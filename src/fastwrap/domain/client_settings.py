@@ -16,7 +16,7 @@ from fastwrap.domain.errors import Invalid, NotFound
 from fastwrap.domain.model import Client
 from fastwrap.domain.updates import KEEP, ClientUpdate, Keep
 from fastwrap.ports.clock import Clock
-from fastwrap.ports.repositories import ClientRepository
+from fastwrap.ports.repositories import ClientReader, ClientRepository
 
 MAX_ORIGINS = 50
 MAX_DAILY_TOKENS = 10**12
@@ -73,9 +73,19 @@ def check_daily_tokens(value: int | None) -> int | None:
 
 
 class ClientSettingsService:
-    def __init__(self, *, writer: ClientRepository, clock: Clock) -> None:
+    def __init__(self, *, writer: ClientRepository, reader: ClientReader, clock: Clock) -> None:
         self._writer = writer
+        self._reader = reader
         self._clock = clock
+
+    async def origin_allowed(self, origin: str) -> bool:
+        """Whether any live tenant allows this browser origin (what a CORS preflight, which
+        carries no key, can be answered on)."""
+        try:
+            wanted = normalise_origin(origin)
+        except Invalid:
+            return False
+        return wanted == origin and await self._reader.any_allows_origin(origin)
 
     async def update(
         self,
