@@ -94,6 +94,7 @@ async def chat(body: ChatIn, caller: ChatCaller) -> Response:
         content=body.content,
         conversation_id=conversation_id,
         end_user=end_user,
+        key_id=principal.key_id,
     )
     if body.stream:
         events = await caller.services.chat.stream_turn(caller.client.id, request)
