@@ -122,6 +122,11 @@ class Principal:
     expires_at: datetime | None = None
     token: EndUserToken | None = None
 
+    @classmethod
+    def of_primary(cls, client: Client) -> Principal:
+        """The client's primary key: every scope, no expiry (what the CLI and library act as)."""
+        return cls(client=client, key_id=None, scopes=ALL_SCOPES)
+
     @property
     def end_user(self) -> str | None:
         return self.token.end_user if self.token is not None else None
@@ -161,7 +166,7 @@ class Principal:
 
 
 def primary(client: Client) -> Principal:
-    return Principal(client=client, key_id=None, scopes=ALL_SCOPES)
+    return Principal.of_primary(client)
 
 
 def check_scopes(requested: frozenset[Scope], holder: Principal) -> None:

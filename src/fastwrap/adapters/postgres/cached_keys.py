@@ -35,9 +35,7 @@ class CachedKeyStore(KeyStore):
         self._by_digest: TenantCache[str, KeyGrant] = TenantCache(feed, max_entries)
 
     async def find(self, digest: str) -> KeyGrant | None:
-        return await self._by_digest.through(
-            digest, lambda: self._inner.find(digest), _key_tenant
-        )
+        return await self._by_digest.through(digest, lambda: self._inner.find(digest), _key_tenant)
 
     async def add(self, key: ApiKey) -> None:
         await self._inner.add(key)  # nothing cached can hide it: only found keys are kept

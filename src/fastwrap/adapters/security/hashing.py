@@ -8,9 +8,8 @@ import secrets
 
 import bcrypt
 
-from fastwrap.ports.security import ApiKeys, PasswordHasher
-
 from fastwrap.domain.keys import KEY_PREFIX, TOKEN_PREFIX
+from fastwrap.ports.security import ApiKeys, PasswordHasher
 
 
 class BcryptPasswordHasher(PasswordHasher):

@@ -25,9 +25,7 @@ from fastwrap.entrypoints.http.principal import resolve
 CORS_PATHS = ("/api/", "/v1/", "/clients/me")
 ALLOW_METHODS = b"GET, POST, PATCH, DELETE"
 ALLOW_HEADERS = b"x-api-key, authorization, content-type, x-request-id"
-EXPOSE_HEADERS = (
-    b"x-request-id, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset"
-)
+EXPOSE_HEADERS = b"x-request-id, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset"
 MAX_AGE = b"600"
 PREFLIGHT_MEMORY = 10.0  # seconds a preflight answer is kept in this process
 PREFLIGHT_ENTRIES = 10_000

@@ -129,7 +129,9 @@ async def get_conversation(
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204, responses=documented(404))
-async def forget_conversation(caller: ChatCaller, conversation_id: str = ConversationId) -> Response:
+async def forget_conversation(
+    caller: ChatCaller, conversation_id: str = ConversationId
+) -> Response:
     await caller.services.chat.forget(
         caller.client.id, _visible(caller, conversation_id), end_user=caller.principal.end_user
     )
