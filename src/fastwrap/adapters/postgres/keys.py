@@ -28,9 +28,9 @@ UPDATE api_keys SET deleted_at = $3 WHERE id = $2 AND client_id = $1 AND deleted
 """
 _CLIENT = ", ".join(f"c.{name.strip()}" for name in READ_COLUMNS.split(","))
 _KEY_NAMES = [name.strip() for name in KEY_COLUMNS.split(",")]
-_KEY = ", ".join(f"k.{name} AS key_{name}" for name in _KEY_NAMES)
+_KEY = ", ".join(f"k.{name} AS apikey_{name}" for name in _KEY_NAMES)
 _KEY_TYPES = ("uuid", "uuid", "text", "text", "text", "text[]", *["timestamptz"] * 3)
-_NO_KEY = ", ".join(f"NULL::{t} AS key_{n}" for n, t in zip(_KEY_NAMES, _KEY_TYPES, strict=True))
+_NO_KEY = ", ".join(f"NULL::{t} AS apikey_{n}" for n, t in zip(_KEY_NAMES, _KEY_TYPES, strict=True))
 # The primary key (on the client row) or a named key: one query either way.
 FIND_KEY = f"""
 SELECT {_CLIENT}, {_NO_KEY} FROM clients c
@@ -125,7 +125,7 @@ class PgKeyStore(KeyStore):
             row = await conn.fetchrow(FIND_KEY, digest)
         if row is None:
             return None
-        key = _key(row, "key_") if row["key_id"] is not None else None
+        key = _key(row, "apikey_") if row["apikey_id"] is not None else None
         return KeyGrant(client=client_of(row), key=key)
 
     async def touch(self, used: Mapping[UUID, datetime]) -> None:
