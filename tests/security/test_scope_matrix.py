@@ -46,6 +46,7 @@ class Route:
 
 
 CHAT = {"character_id": "{character}", "content": "hello", "conversation_id": "{conversation}"}
+TOKEN = {"character_id": "{character}", "end_user": "u"}
 NOTE = {"entity_type": "note", "entity_id": "n-new", "content": "a new note"}
 DOCUMENT = {"entity_type": "doc", "document_id": "d-1", "content": "A short document."}
 IMPORT = json.dumps({"entity_type": "note", "entity_id": "n-imported", "content": "imported"})
