@@ -53,7 +53,7 @@ def same_origin(origin: str, host: str | None) -> bool:
     if host is None or not rest:
         return False
     default = DEFAULT_PORTS.get(scheme, "")
-    return rest == host or rest + default == host or rest == host.removesuffix(default)
+    return rest.removesuffix(default) == host.removesuffix(default)
 
 
 def _allow(origin: str) -> list[tuple[bytes, bytes]]:
