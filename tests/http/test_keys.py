@@ -57,7 +57,8 @@ async def test_a_key_is_shown_once_and_listed_by_its_prefix(clocked: Clocked) ->
     assert created.status_code == 201, created.text
     data = created.json()["data"]
     key = data["api_key"]
-    assert key.startswith("fw_") and len(key) == 46
+    assert key.startswith("fw_")
+    assert len(key) == 46
     assert data["prefix"] == key[:8]
     assert data["scopes"] == ["chat", "read"]
 
@@ -209,7 +210,8 @@ async def test_last_used_at_is_written_off_the_path_once_a_minute(clocked: Clock
     clock.advance(31)
     await api.get("/api/characters", headers=key)
     later = await last_used()
-    assert later is not None and later > first
+    assert later is not None
+    assert later > first
 
 
 async def test_settings_are_read_and_changed_field_by_field(clocked: Clocked) -> None:
