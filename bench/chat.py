@@ -6,7 +6,7 @@ turn); then alternates the two servers, round after round, at 16 connections (th
 1 connection (median latency). Prints the rounds, the CPU each process spent per turn, and two
 result lines with the ratios the targets are about.
 
-    uv run python bench/chat.py [--rounds 3] [--seconds 8] [--history 10]
+    uv run python bench/chat.py [--rounds 3] [--seconds 8] [--history 10] [--auth key|token]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import statistics
 from load import WrkResult
 from options import compared, experiment_options, extra_env, variants
 from procfs import stack_meter
-from scenario import Tenant, chat_load, create_tenant, seed_conversations
+from scenario import Tenant, chat_load, create_tenant, seed_conversations, with_credential
 from stack import Process, Stack, start_stack
 
 PREFIX = "conv-"
@@ -89,7 +89,9 @@ def start_servers(
     for name, variant in variants(args.variant).items():
         env = history | extra_env(args.env) | variant | {"REDIS_KEY_PREFIX": f"{name}:"}
         servers[name] = stack.start_fastwrap(env, src=args.fastwrap_src, name=name)
-    tenant = create_tenant(servers["fastwrap"][1])
+    tenant = with_credential(
+        servers["fastwrap"][1], create_tenant(servers["fastwrap"][1]), args.auth
+    )
     floors = []
     for how in args.floor_llm.split(","):
         name = "floor" if how == "sdk" else f"floor-{how}"
@@ -111,6 +113,11 @@ def main() -> None:
         help="how the floor calls the model: sdk, extra-body or httpx (see floor_app.py); "
         "a comma-separated list runs one floor each, the first one is the reference",
     )  # fmt: skip
+    parser.add_argument(
+        "--auth", choices=["primary", "key", "token"], default="primary",
+        help="what the turns authenticate with: the primary key, a named chat key, or an "
+        "end-user token (the floor checks the same credential)",
+    )  # fmt: skip
     experiment_options(parser)
     args = parser.parse_args()
     history = {"HISTORY_MAX_MESSAGES": str(args.history)}
@@ -122,7 +129,8 @@ def main() -> None:
             seed_conversations(url, tenant, PREFIX, args.conversations, turns=seed_turns)
         print(
             f"seeded {args.conversations} conversations with {seed_turns} turns each; "
-            f"history budget {args.history} messages; floors: {', '.join(floors)}",
+            f"history budget {args.history} messages; floors: {', '.join(floors)}; "
+            f"auth: {args.auth}",
             flush=True,
         )
         results = measure_rounds(stack, servers, tenant, args)
