@@ -31,7 +31,7 @@ async def log_in(body: Credentials, services: ServicesDep) -> Envelope[ClientWit
     return ok("logged in; the previous api_key no longer works", issued(result))
 
 
-@router.patch("/clients/me", responses=documented(401, 409))
+@router.patch("/clients/me", responses=documented(401, 403, 409))
 async def change_me(body: OwnChanges, caller: AccountCaller) -> Envelope[ClientOut]:
     updated = await caller.services.clients.change_own(
         caller.client, body.current_password, email=body.email, password=body.password
@@ -39,7 +39,7 @@ async def change_me(body: OwnChanges, caller: AccountCaller) -> Envelope[ClientO
     return ok("client updated", ClientOut.of(updated))
 
 
-@router.post("/clients/me/regenerate-key", status_code=201, responses=documented(401))
+@router.post("/clients/me/regenerate-key", status_code=201, responses=documented(401, 403))
 async def regenerate_key(caller: AccountCaller) -> KeyEnvelope:
     result = await caller.services.clients.regenerate_key(caller.client)
     data = issued(result)
@@ -48,7 +48,7 @@ async def regenerate_key(caller: AccountCaller) -> KeyEnvelope:
     )
 
 
-@router.delete("/clients/me", status_code=204, responses=documented(401))
+@router.delete("/clients/me", status_code=204, responses=documented(401, 403))
 async def delete_me(caller: AccountCaller) -> Response:
     await caller.services.clients.delete(caller.client.id)
     return Response(status_code=204)

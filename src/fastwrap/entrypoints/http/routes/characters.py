@@ -21,7 +21,7 @@ from fastwrap.entrypoints.http.schemas import (
 )
 
 router = APIRouter(
-    prefix="/api/characters", tags=["characters"], responses=documented(*COMMON, 401)
+    prefix="/api/characters", tags=["characters"], responses=documented(*COMMON, 401, 403)
 )
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]

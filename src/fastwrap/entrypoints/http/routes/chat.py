@@ -29,7 +29,7 @@ from fastwrap.entrypoints.http.schemas import (
 from fastwrap.entrypoints.http.sse import SSE_EVENT, frame
 
 log = logging.getLogger("fastwrap.chat")
-router = APIRouter(prefix="/api", tags=["chat"], responses=documented(*COMMON, 401))
+router = APIRouter(prefix="/api", tags=["chat"], responses=documented(*COMMON, 401, 403))
 ConversationId = Path(pattern=CONVERSATION_ID)
 
 

@@ -22,7 +22,7 @@ from fastwrap.entrypoints.http.errors import COMMON, documented
 from fastwrap.entrypoints.http.responses import ok
 from fastwrap.entrypoints.http.schemas import ENTITY_TYPE, Envelope, Items
 
-router = APIRouter(tags=["documents"], responses=documented(*COMMON, 401))
+router = APIRouter(tags=["documents"], responses=documented(*COMMON, 401, 403))
 
 UPLOAD = {
     "requestBody": {

@@ -21,7 +21,7 @@ from fastwrap.entrypoints.http.schemas import (
     UpsertIn,
 )
 
-router = APIRouter(prefix="/api/vectors", tags=["vectors"], responses=documented(*COMMON, 401))
+router = APIRouter(prefix="/api/vectors", tags=["vectors"], responses=documented(*COMMON, 401, 403))
 
 
 def _inputs(body: UpsertIn) -> list[SnippetInput]:
