@@ -29,9 +29,7 @@ def test_create_prints_the_key_once_and_it_authenticates(pg_cli: Cli, ada: Seede
     assert pg_cli.with_app(lambda app: _scopes(app, key)) == ["chat", "read"]
 
 
-def test_list_shows_prefixes_never_keys_and_revoke_kills_at_once(
-    pg_cli: Cli, ada: Seeded
-) -> None:
+def test_list_shows_prefixes_never_keys_and_revoke_kills_at_once(pg_cli: Cli, ada: Seeded) -> None:
     made = json.loads(
         pg_cli.ok("keys", "create", "--client", ada.client_id, "--name", "dash", "--json").stdout
     )
