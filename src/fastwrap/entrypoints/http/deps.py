@@ -80,11 +80,15 @@ def requires(scope: Scope | None, *, end_users: bool = False) -> Requires:
 
 # Any key, whatever its scopes (end-user tokens refused): for routes with a rule of their own.
 current_caller = requires(None)
+# One instance per scope, so an embedding app can override each (app.dependency_overrides).
+chat_caller = requires("chat", end_users=True)
+chat_key_caller = requires("chat")
+read_caller = requires("read")
+write_caller = requires("write")
+account_caller = requires("account")
 
 
-async def admin_caller(
-    caller: Annotated[Caller, Security(requires("account"))],
-) -> Caller:
+async def admin_caller(caller: Annotated[Caller, Security(account_caller)]) -> Caller:
     require_admin(caller.client)
     return caller
 
@@ -97,9 +101,9 @@ def service_key(
 
 
 CallerDep = Annotated[Caller, Security(current_caller)]
-ChatCaller = Annotated[Caller, Security(requires("chat", end_users=True))]
-ChatKeyCaller = Annotated[Caller, Security(requires("chat"))]
-ReadCaller = Annotated[Caller, Security(requires("read"))]
-WriteCaller = Annotated[Caller, Security(requires("write"))]
-AccountCaller = Annotated[Caller, Security(requires("account"))]
+ChatCaller = Annotated[Caller, Security(chat_caller)]
+ChatKeyCaller = Annotated[Caller, Security(chat_key_caller)]
+ReadCaller = Annotated[Caller, Security(read_caller)]
+WriteCaller = Annotated[Caller, Security(write_caller)]
+AccountCaller = Annotated[Caller, Security(account_caller)]
 AdminDep = Annotated[Caller, Depends(admin_caller)]

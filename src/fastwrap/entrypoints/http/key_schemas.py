@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from fastwrap.domain.access import DEFAULT_TOKEN_TTL, TOKEN_TTL, IssuedApiKey, IssuedToken
-from fastwrap.domain.client_settings import MAX_DAILY_TOKENS, MAX_ORIGINS, ClientSettings
+from fastwrap.domain.client_settings import MAX_ORIGINS, ClientSettings
 from fastwrap.domain.keys import ApiKey
+from fastwrap.entrypoints.http.json_types import JsonInt, TokenCount
 from fastwrap.entrypoints.http.schemas import CONVERSATION_ID, END_USER
 
 ScopeIn = Literal["chat", "read", "write", "account"]
@@ -61,7 +62,7 @@ class TokenIn(BaseModel):
     character_id: UUID
     end_user: str = Field(pattern=END_USER)
     conversation_id: str | None = Field(default=None, pattern=CONVERSATION_ID)
-    ttl: StrictInt = Field(default=DEFAULT_TOKEN_TTL, ge=TOKEN_TTL[0], le=TOKEN_TTL[1])
+    ttl: JsonInt = Field(default=DEFAULT_TOKEN_TTL, ge=TOKEN_TTL[0], le=TOKEN_TTL[1])
 
 
 class TokenOut(BaseModel):
@@ -93,7 +94,7 @@ class SettingsPatchIn(BaseModel):
         max_length=MAX_ORIGINS,
         description="Exact origins, e.g. `https://app.example` (scheme, host, optional port)",
     )
-    end_user_daily_tokens: StrictInt | None = Field(default=None, ge=0, le=MAX_DAILY_TOKENS)
+    end_user_daily_tokens: TokenCount | None = None
 
 
 class SettingsOut(BaseModel):
