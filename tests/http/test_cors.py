@@ -138,3 +138,23 @@ async def test_no_key_from_any_origin_is_still_401(api: httpx.AsyncClient) -> No
     response = await api.get("/api/characters", headers={"origin": EVIL})
     assert response.status_code == 401
     assert "access-control-allow-origin" not in response.headers
+
+
+async def test_a_token_over_its_budget_gets_a_429_its_page_can_read() -> None:
+    from tests.support.app import app_client, hermetic_settings, sign_up
+
+    settings = hermetic_settings(rate_limit_enabled=True, rate_limit_end_user="1/minute")
+    async with app_client(settings) as api:
+        alice = await sign_up(api, "alice@example.com")
+        await allow(api, alice, APP)
+        character = await make_character(api, alice)
+        token = await issue_token(api, alice.headers, character, "alice")
+        page = {"x-api-key": token, "origin": APP}
+        body = {"character_id": character, "content": "hi"}
+
+        assert (await api.post("/api/chat", json=body, headers=page)).status_code == 201
+        refused = await api.post("/api/chat", json=body, headers=page)
+
+        assert refused.status_code == 429
+        assert refused.headers["access-control-allow-origin"] == APP
+        assert "retry-after" in refused.headers["access-control-expose-headers"]
