@@ -59,3 +59,17 @@ def test_errors_are_one_line(pg_cli: Cli, ada: Seeded) -> None:
     assert pg_cli.error("keys", "list", "--client", "nobody@example.com").startswith(
         "error: no client"
     )
+
+
+def test_a_key_can_expire(pg_cli: Cli, ada: Seeded) -> None:
+    made = json.loads(
+        pg_cli.ok(
+            "keys", "create", "--client", ada.email, "--name", "temp", "--scope", "read",
+            "--expires-at", "2999-01-01T00:00:00", "--json",
+        ).stdout
+    )  # fmt: skip
+    assert made["expires_at"] == "2999-01-01T00:00:00+00:00"
+    past = pg_cli.error(
+        "keys", "create", "--client", ada.email, "--name", "old", "--expires-at", "2000-01-01"
+    )
+    assert "expires_at must be a future time" in past

@@ -10,7 +10,6 @@ already drops the cached answer on every replica (the change notices of cached.p
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,7 +41,6 @@ TOKEN_DEAD = "end-user token is unknown, expired or revoked"
 TOKEN_TTL = (60, 86_400)
 DEFAULT_TOKEN_TTL = 900
 MAX_NAME = 100
-log = logging.getLogger("fastwrap.keys")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ The operator acts as the client's primary key would: a created key may hold any 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
@@ -71,14 +71,12 @@ def create_key(
     ] = None,
     expires_at: Annotated[
         datetime | None,
-        typer.Option(help="When the key stops working (ISO 8601, UTC if no offset)."),
+        typer.Option(help="When the key stops working, in UTC: YYYY-MM-DD[THH:MM:SS]."),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Create a named key (printed once)."""
-    from datetime import UTC
-
-    expires = expires_at.replace(tzinfo=UTC) if expires_at and not expires_at.tzinfo else expires_at
+    expires = expires_at.replace(tzinfo=UTC) if expires_at is not None else None
 
     async def work(services: Services) -> IssuedApiKey:
         found = await find_client(services, client)
