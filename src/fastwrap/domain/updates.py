@@ -41,6 +41,8 @@ class ClientUpdate:
     subscription: str | Keep | None = KEEP
     store_name: str | Keep | None = KEEP
     phone: str | Keep | None = KEEP
+    token_budget_daily: int | Keep | None = KEEP
+    token_budget_monthly: int | Keep | None = KEEP
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,3 +65,7 @@ class CharacterPatch:
     agent_role: str | Keep | None = KEEP  # None is refused: the prompt is required
     ttl: int | Keep | None = KEEP
     knowledge: Knowledge | Keep | None = KEEP
+    model: str | Keep | None = KEEP
+    temperature: float | Keep | None = KEEP
+    max_output_tokens: int | Keep | None = KEEP
+    end_user_daily_tokens: int | Keep | None = KEEP

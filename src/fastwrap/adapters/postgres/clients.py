@@ -16,16 +16,19 @@ from fastwrap.ports.repositories import ClientReader, ClientRepository
 
 COLUMNS = (
     "id, email, password_hash, key_digest, is_admin, is_active, subscription, store_name, phone,"
-    " created_at, updated_at"
+    " token_budget_daily, token_budget_monthly, created_at, updated_at"
 )
 READ_COLUMNS = f"{COLUMNS}, deleted_at"
 
-INSERT = f"INSERT INTO clients ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+INSERT = f"""
+INSERT INTO clients ({COLUMNS})
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+"""
 # Serialised by a transaction-scoped advisory lock, so two bootstraps cannot both see no admin.
 FIRST_ADMIN_LOCK = "SELECT pg_advisory_xact_lock(4242001001)"
 INSERT_FIRST_ADMIN = f"""
 INSERT INTO clients ({COLUMNS})
-SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13
 WHERE NOT EXISTS (SELECT 1 FROM clients WHERE is_admin AND deleted_at IS NULL)
 """
 # Column by column: a NULL parameter (or a false flag, for the columns that may hold NULL)
@@ -43,7 +46,9 @@ UPDATE clients SET
     subscription = CASE WHEN $7 THEN $8 ELSE subscription END,
     store_name = CASE WHEN $9 THEN $10 ELSE store_name END,
     phone = CASE WHEN $11 THEN $12 ELSE phone END,
-    updated_at = $13
+    updated_at = $13,
+    token_budget_daily = CASE WHEN $17 THEN $18 ELSE token_budget_daily END,
+    token_budget_monthly = CASE WHEN $19 THEN $20 ELSE token_budget_monthly END
 WHERE id = $1 AND deleted_at IS NULL
     AND ($14::text IS NULL OR key_digest = $14)
     AND ($15::text IS NULL OR password_hash = $15)
@@ -104,6 +109,8 @@ def _client(row: asyncpg.Record) -> Client:
         subscription=row["subscription"],
         store_name=row["store_name"],
         phone=row["phone"],
+        token_budget_daily=row["token_budget_daily"],
+        token_budget_monthly=row["token_budget_monthly"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         deleted_at=row["deleted_at"],
@@ -114,11 +121,12 @@ def _values(client: Client) -> tuple[object, ...]:
     c = client
     return (
         *(c.id, c.email, c.password_hash, c.key_digest, c.is_admin, c.is_active),
-        *(c.subscription, c.store_name, c.phone, c.created_at, c.updated_at),
+        *(c.subscription, c.store_name, c.phone),
+        *(c.token_budget_daily, c.token_budget_monthly, c.created_at, c.updated_at),
     )
 
 
-def _nullable(value: str | Keep | None) -> tuple[bool, str | None]:
+def _nullable[T](value: T | Keep | None) -> tuple[bool, T | None]:
     return (False, None) if value is KEEP else (True, value)
 
 
@@ -136,6 +144,8 @@ def _update_args(client_id: UUID, u: ClientUpdate, c: ClientCondition) -> tuple[
         *_nullable(u.phone),
         u.updated_at,
         *(c.key_digest, c.password_hash, c.is_active),
+        *_nullable(u.token_budget_daily),
+        *_nullable(u.token_budget_monthly),
     )
 
 

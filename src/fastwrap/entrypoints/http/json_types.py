@@ -21,6 +21,11 @@ JsonFloat = Annotated[float, BeforeValidator(_json_number)]
 # Bounds inside the annotation: on the field, pydantic would publish them as "ge"/"le" (not JSON
 # Schema) once the type is optional and has a validator.
 Ttl = Annotated[int, Field(ge=1, le=604_800), BeforeValidator(_json_number)]
+# A character's model call and budgets (SPEC §13); the allow-list is checked by the domain.
+ModelName = Annotated[str, Field(min_length=1, max_length=200)]
+Temperature = Annotated[float, Field(ge=0.0, le=2.0), BeforeValidator(_json_number)]
+OutputTokens = Annotated[int, Field(ge=1, le=1_000_000), BeforeValidator(_json_number)]
+TokenBudget = Annotated[int, Field(ge=1, le=10**15), BeforeValidator(_json_number)]
 
 MAX_METADATA_DEPTH = 32
 

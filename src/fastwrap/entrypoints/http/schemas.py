@@ -9,7 +9,16 @@ from uuid import UUID
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool
 
 from fastwrap.domain.model import Character, Client, Knowledge
-from fastwrap.entrypoints.http.json_types import JsonFloat, JsonInt, Metadata, Ttl
+from fastwrap.entrypoints.http.json_types import (
+    JsonFloat,
+    JsonInt,
+    Metadata,
+    ModelName,
+    OutputTokens,
+    Temperature,
+    TokenBudget,
+    Ttl,
+)
 from fastwrap.entrypoints.views import character_view
 
 CONVERSATION_ID = r"^[A-Za-z0-9._:-]{1,128}$"
@@ -148,6 +157,10 @@ class CharacterIn(BaseModel):
     agent_role: str = Field(min_length=1, max_length=20_000)
     ttl: Ttl | None = Field(default=None, validation_alias=AliasChoices("ttl", "TTL"))
     knowledge: KnowledgeIn | None = None
+    model: ModelName | None = None
+    temperature: Temperature | None = None
+    max_output_tokens: OutputTokens | None = None
+    end_user_daily_tokens: TokenBudget | None = None
 
 
 class CharacterPatchIn(BaseModel):
@@ -157,6 +170,10 @@ class CharacterPatchIn(BaseModel):
     agent_role: str | None = Field(default=None, min_length=1, max_length=20_000)
     ttl: Ttl | None = Field(default=None, validation_alias=AliasChoices("ttl", "TTL"))
     knowledge: KnowledgeIn | None = None
+    model: ModelName | None = None
+    temperature: Temperature | None = None
+    max_output_tokens: OutputTokens | None = None
+    end_user_daily_tokens: TokenBudget | None = None
 
 
 class KnowledgeOut(BaseModel):
@@ -172,6 +189,10 @@ class CharacterOut(BaseModel):
     agent_role: str
     ttl: int | None
     knowledge: KnowledgeOut | None
+    model: str | None = None
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    end_user_daily_tokens: int | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -188,6 +209,10 @@ class CharacterOut(BaseModel):
             )
             if k
             else None,
+            model=c.model,
+            temperature=c.temperature,
+            max_output_tokens=c.max_output_tokens,
+            end_user_daily_tokens=c.end_user_daily_tokens,
             created_at=c.created_at,
             updated_at=c.updated_at,
         )
