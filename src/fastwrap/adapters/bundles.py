@@ -11,6 +11,7 @@ from fastwrap.ports.documents import DocumentStore
 from fastwrap.ports.health import HealthProbe
 from fastwrap.ports.jobs import JobQueue
 from fastwrap.ports.rate_limit import RateLimiter
+from fastwrap.ports.usage import BudgetCounter, UsageLedger
 from fastwrap.ports.repositories import (
     CharacterRepository,
     ClientReader,
@@ -35,6 +36,7 @@ class Storage:
     snippet_loader: BulkSnippetLoader
     documents: DocumentStore
     jobs: JobQueue
+    usage: UsageLedger
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +48,4 @@ class LiveState:
     rate_limiter: RateLimiter
     health: HealthProbe
     adapter: str  # "in-process" | "redis"
+    budgets: BudgetCounter

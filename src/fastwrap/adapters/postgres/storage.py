@@ -24,6 +24,7 @@ from fastwrap.adapters.postgres.jobs import PgJobQueue
 from fastwrap.adapters.postgres.migrate import apply_migrations, check_embedding_dim, connect
 from fastwrap.adapters.postgres.pool import close_pool, create_pool
 from fastwrap.adapters.postgres.search_sql import VectorIndexShape
+from fastwrap.adapters.postgres.usage import PgUsageLedger
 from fastwrap.adapters.postgres.vectors import DEFAULT_EF_SEARCH, PgVectorIndex, session_settings
 from fastwrap.domain.model import HealthStatus
 from fastwrap.ports.health import HealthProbe
@@ -110,6 +111,7 @@ async def open_postgres_storage(
             snippet_loader=PgSnippetLoader(pool),
             documents=PgDocumentStore(pool),
             jobs=PgJobQueue(pool),
+            usage=PgUsageLedger(pool),
         )
     finally:
         if feed is not None:

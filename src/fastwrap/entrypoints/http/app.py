@@ -30,6 +30,7 @@ from fastwrap.entrypoints.http.routes import (
     documents,
     meta,
     playground,
+    usage,
     vectors,
 )
 from fastwrap.entrypoints.http.routes.meta import package_version
@@ -112,7 +113,7 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
     )
     errors.install(app)
     # Routing tries the routes in this order: the hot paths first (chat, then characters).
-    for module in (chat, characters, vectors, documents, auth, admin, meta, playground):
+    for module in (chat, characters, vectors, documents, auth, admin, usage, meta, playground):
         add_routes(app, module.router)
     metrics: MetricsExposition | None = container.metrics()
     if metrics is not None:

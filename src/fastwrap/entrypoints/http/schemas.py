@@ -78,10 +78,17 @@ class AdminClientOut(ClientOut):
     """What admins see: also whether (and when) the client was deleted."""
 
     deleted_at: datetime | None
+    token_budget_daily: int | None = None
+    token_budget_monthly: int | None = None
 
     @classmethod
     def of(cls, client: Client) -> AdminClientOut:
-        return cls(**ClientOut.of(client).model_dump(), deleted_at=client.deleted_at)
+        return cls(
+            **ClientOut.of(client).model_dump(),
+            deleted_at=client.deleted_at,
+            token_budget_daily=client.token_budget_daily,
+            token_budget_monthly=client.token_budget_monthly,
+        )
 
 
 class ClientWithKey(ClientOut):
@@ -130,6 +137,12 @@ class AdminClientPatch(BaseModel):
     subscription: Subscription | None = None
     store_name: StoreName | None = None
     phone: Phone | None = None
+    token_budget_daily: TokenBudget | None = Field(
+        default=None, description="Tokens per UTC day (SPEC §13); null removes the budget"
+    )
+    token_budget_monthly: TokenBudget | None = Field(
+        default=None, description="Tokens per UTC month; null removes the budget"
+    )
 
 
 # --- characters ----------------------------------------------------------------------------
