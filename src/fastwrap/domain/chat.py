@@ -10,11 +10,14 @@ from uuid import UUID, uuid4
 
 from fastwrap.domain.errors import Conflict, Invalid, NotFound
 from fastwrap.domain.model import (
+    NO_OPTIONS,
+    Caller,
     Character,
     ChatDelta,
     ChatReply,
     Conversation,
     Message,
+    ModelOptions,
     PromptMessage,
     SearchHit,
     Usage,
@@ -34,12 +37,23 @@ MAX_CONTENT = 32_000
 class TurnRequest:
     """One turn. `end_user` is who the tenant's app says is talking (SPEC §13): a conversation
     started for an end user is continued only for that end user (or by the tenant itself,
-    naming none)."""
+    naming none). `options` tune this turn's model call; `key_id` is the key the tenant
+    authenticated with (None: its primary key, or no key at all), for the usage ledger."""
 
     character_id: UUID
     content: str
     conversation_id: str | None = None
     end_user: str | None = None
+    options: ModelOptions = NO_OPTIONS
+    key_id: UUID | None = None
+
+    def caller(self, character: Character) -> Caller:
+        return Caller(
+            client_id=character.client_id,
+            character_id=character.id,
+            key_id=self.key_id,
+            end_user=self.end_user,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,6 +152,7 @@ class ChatService:
             content,
             top_k=knowledge.top_k,
             entity_types=knowledge.entity_types,
+            mode=knowledge.mode,
         )
         return tuple(h for h in hits if h.score >= knowledge.min_score)
 
@@ -195,7 +210,7 @@ class ChatService:
             question = self._question(request.content)
             history = self._checked_history(held.conversation, character, request.end_user)
             prompt = build_prompt(character, hits, history, request.content)
-            reply = await self._model.reply(prompt)
+            reply = await self._model.reply(prompt, request.options, request.caller(character))
             expires_at = await self._store(held, character, question, reply, request.end_user)
         return TurnResult(
             conversation_id=conversation_id,
@@ -231,7 +246,8 @@ class ChatService:
             prompt = build_prompt(character, hits, history, request.content)
             parts: list[str] = []
             usage = Usage()
-            async for delta in self._model.stream(prompt):
+            calling = self._model.stream(prompt, request.options, request.caller(character))
+            async for delta in calling:
                 parts.append(delta.content)
                 usage = delta.usage or usage
                 if delta.content:
