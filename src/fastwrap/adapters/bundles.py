@@ -11,13 +11,13 @@ from fastwrap.ports.documents import DocumentStore
 from fastwrap.ports.health import HealthProbe
 from fastwrap.ports.jobs import JobQueue
 from fastwrap.ports.rate_limit import RateLimiter
-from fastwrap.ports.usage import BudgetCounter, UsageLedger
 from fastwrap.ports.repositories import (
     CharacterRepository,
     ClientReader,
     ClientRepository,
     VectorIndex,
 )
+from fastwrap.ports.usage import BudgetCounter, UsageLedger
 
 
 class ClientStore(ClientRepository, ClientReader, Protocol):

@@ -15,6 +15,7 @@ from typing import Literal
 from uuid import UUID
 
 from fastwrap.domain.errors import BudgetExceeded
+from fastwrap.domain.model import Caller
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.repositories import CharacterRepository, ClientReader
 from fastwrap.ports.usage import BudgetCounter
@@ -22,15 +23,6 @@ from fastwrap.ports.usage import BudgetCounter
 type Period = Literal["day", "month"]
 # The tenant's setting for all its end users (SPEC §13 `end_user_daily_tokens`), by tenant.
 type TenantEndUserLimit = Callable[[UUID], Awaitable[int | None]]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Metered:
-    """Who a model call is for, as budgets and the ledger see it."""
-
-    client_id: UUID
-    character_id: UUID | None
-    end_user: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,7 +89,7 @@ class BudgetGuard:
         self._clock = clock
         self._tenant_limit = tenant_end_user_limit or _no_tenant_limit
 
-    async def budgets(self, who: Metered, now: datetime) -> list[Budget]:
+    async def budgets(self, who: Caller, now: datetime) -> list[Budget]:
         found: list[Budget] = []
         tenant = str(who.client_id)
         client = await self._clients.get(who.client_id)
@@ -120,7 +112,7 @@ class BudgetGuard:
                 found.append(budget("character end_user_daily_tokens", limit, "day", scope, now))
         return found
 
-    async def admit(self, who: Metered) -> None:
+    async def admit(self, who: Caller) -> None:
         """Raise BudgetExceeded, naming the budget, if any that applies is spent."""
         now = self._clock.now()
         budgets = await self.budgets(who, now)
@@ -136,7 +128,7 @@ class BudgetGuard:
                 retry_after=(latest.resets_at - now).total_seconds(),
             )
 
-    async def charge(self, who: Metered, tokens: int) -> None:
+    async def charge(self, who: Caller, tokens: int) -> None:
         """Count `tokens` against every budget that applies now."""
         if tokens <= 0:
             return

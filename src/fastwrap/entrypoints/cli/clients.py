@@ -139,7 +139,7 @@ def rotate(client: ClientArg, as_json: JsonFlag = False) -> None:
     )
 
 
-def _budget_value(text: str | None) -> int | None | Keep:
+def _budget_value(text: str | None) -> int | Keep | None:
     """An option's value: absent → unchanged, `none` → removed, else a token count."""
     if text is None:
         return KEEP
