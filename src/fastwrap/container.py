@@ -175,6 +175,7 @@ def make_chat_model(settings: Settings) -> tuple[ChatModel, str]:
     ).provider
     built: dict[str, ChatModel] = {label: default}
     routed: dict[str, ChatModel] = {}
+    labels: dict[str, str] = {}
     for entry in entries:
         provider = resolve_model(entry, None, settings.model_base_url).provider
         same = provider == default_provider  # MODEL_KEY and MODEL_BASE_URL are its provider's
@@ -182,7 +183,8 @@ def make_chat_model(settings: Settings) -> tuple[ChatModel, str]:
         if entry_label not in built:
             built[entry_label], _ = _chat_model(settings, entry, None, traced, same=same)
         routed[entry] = built[entry_label]
-    return ModelRouter(default, routed), label
+        labels[entry] = entry_label
+    return ModelRouter(default, routed, labels), label
 
 
 def _chat_model(
@@ -281,8 +283,14 @@ def account_chat_model(
     latency it records is the call's as the turn sees it."""
     if not enabled:
         return model
+    routed, label = default_model
     return AccountedChatModel(
-        model, recorder=recorder, budgets=budgets, clock=clock, default_model=default_model[1]
+        model,
+        recorder=recorder,
+        budgets=budgets,
+        clock=clock,
+        default_model=label,
+        labels=routed.labels if isinstance(routed, ModelRouter) else None,
     )
 
 

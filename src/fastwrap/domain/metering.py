@@ -11,7 +11,7 @@ Calls on no one's account (`caller` None) pass through unrecorded.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from uuid import uuid4
 
 from fastwrap.domain.budgets import BudgetGuard
@@ -67,8 +67,12 @@ class AccountedChatModel(ChatModel):
         budgets: BudgetGuard | None,
         clock: Clock,
         default_model: str,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
+        """`default_model`: the label of the model a call that names none gets; `labels`: the
+        label of each model a call may name (a MODELS entry → `provider:model`)."""
         self._inner = inner
+        self._labels = dict(labels or {})
         self._recorder = recorder
         self._budgets = budgets
         self._clock = clock
@@ -88,7 +92,9 @@ class AccountedChatModel(ChatModel):
             key_id=caller.key_id,
             character_id=caller.character_id,
             end_user=caller.end_user,
-            model=options.model or self._default_model,
+            model=self._labels.get(options.model, options.model)
+            if options.model
+            else self._default_model,
             input_tokens=tokens[0],
             output_tokens=tokens[1],
             estimated=tokens[2],

@@ -21,13 +21,15 @@ class ModelRouter(ChatModel):
     """`models` by the name a call asks for (a MODELS entry); `default` when it asks for none.
     One adapter may serve several names (MODEL listed in MODELS too): it is closed once."""
 
-    def __init__(self, default: ChatModel, models: Mapping[str, ChatModel]) -> None:
+    def __init__(
+        self,
+        default: ChatModel,
+        models: Mapping[str, ChatModel],
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
         self._default = default
         self._models = dict(models)
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(self._models)
+        self.labels = dict(labels or {})  # name → `provider:model`, as the ledger records it
 
     def _pick(self, options: ModelOptions) -> ChatModel:
         if options.model is None:
