@@ -109,6 +109,7 @@ async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
             embedding_dim=settings.embedding_dim,
             ef_search=settings.vector_ef_search,
             lookup_cache_size=settings.lookup_cache_size,
+            usage_synchronous_commit=settings.usage_synchronous_commit,
         ) as storage,
     ):
         yield storage

@@ -120,7 +120,8 @@ async def test_every_spent_budget_is_named_and_retry_after_is_the_latest(setup: 
     await s.guard.charge(caller(s), 250)
 
     refused = await refusal(s, caller(s))
-    assert "token_budget_daily" in refused.detail and "token_budget_monthly" in refused.detail
+    assert "token_budget_daily" in refused.detail
+    assert "token_budget_monthly" in refused.detail
     end = period_end(s.clock.now(), "month")
     assert refused.retry_after == pytest.approx((end - s.clock.now()).total_seconds())
 

@@ -16,6 +16,7 @@ from tests.support.app import (
     app_client,
     bootstrap_admin,
     hermetic_settings,
+    live_client,
     make_character,
     sign_up,
 )
@@ -293,3 +294,42 @@ async def test_the_streamed_turn_asks_the_provider_for_usage(
     [body] = [r.body for r in openai_stub.requests_to("/v1/chat/completions")]
     assert body["stream_options"] == {"include_usage": True}
     assert done["usage"]["input_tokens"] is not None
+
+
+async def test_health_shows_every_configured_model(api: httpx.AsyncClient) -> None:
+    checks = (await api.get("/health")).json()["checks"]
+
+    assert checks["llm"]["adapter"] == "openai:gpt-4o-mini"
+    assert {name: c["adapter"] for name, c in checks.items() if name.startswith("llm:")} == {
+        "llm:gpt-4o-mini": "gpt-4o-mini",
+        "llm:gpt-4o": "gpt-4o",
+    }
+
+
+async def test_a_stream_the_client_left_is_recorded_as_cancelled(
+    openai_stub: OpenAIStub,
+) -> None:
+    settings = hermetic_settings(
+        model="gpt-4o-mini", model_key=KEY, model_base_url=openai_stub.base_url
+    )
+    async with live_client(settings) as api:
+        alice = await sign_up(api, "alice@example.com")
+        cid = await make_character(api, alice)
+        gate = openai_stub.hold_stream()
+        body = {"character_id": cid, "content": "tell me a story", "stream": True}
+        async with api.stream("POST", "/api/chat", json=body, headers=alice.headers) as response:
+            lines = response.aiter_lines()
+            assert await anext(lines) == "event: delta"
+        # The client is gone; the provider's stream is cut off, and the call recorded.
+        assert await asyncio.to_thread(openai_stub.stream_abandoned.wait, 5)
+        gate.set()
+
+        async def recorded() -> dict[str, Any]:
+            while not (rows := await usage(api, alice, "day")):
+                await asyncio.sleep(0.01)
+            return rows[0]
+
+        row = await asyncio.wait_for(recorded(), timeout=5)
+    assert (row["requests"], row["failed"], row["estimated"]) == (1, 1, True)
+    assert row["input_tokens"] > 0
+    assert row["output_tokens"] > 0

@@ -84,16 +84,22 @@ async def open_postgres_storage(
     embedding_dim: int,
     ef_search: int = DEFAULT_EF_SEARCH,
     lookup_cache_size: int = 0,
+    usage_synchronous_commit: bool = False,
 ) -> AsyncIterator[Storage]:
     """Storage on the database at `dsn` ("postgres", or "embedded" for the built-in server).
 
     `ef_search` is the HNSW candidate list of every search (recall against latency).
+    `usage_synchronous_commit`: the usage ledger's commits wait for the WAL flush (usage.py).
     `lookup_cache_size` > 0 keeps up to that many key and character lookups in memory, dropped
     as the database announces changes (cached.py); 0 asks the database every time.
     """
     iterative, shape = await prepare_database(dsn, embedding_dim)
     settings = session_settings(iterative_scan=iterative, ef_search=ef_search)
     pool = await create_pool(dsn, min_size=pool_min, max_size=pool_max, settings=settings)
+    commit = "on" if usage_synchronous_commit else "off"
+    usage_writes = await create_pool(
+        dsn, min_size=1, max_size=2, settings={"synchronous_commit": commit}
+    )
     clients: ClientStore = PgClientRepository(pool)
     characters: CharacterRepository = PgCharacterRepository(pool)
     feed = ChangeFeed(dsn) if lookup_cache_size > 0 else None
@@ -111,9 +117,10 @@ async def open_postgres_storage(
             snippet_loader=PgSnippetLoader(pool),
             documents=PgDocumentStore(pool),
             jobs=PgJobQueue(pool),
-            usage=PgUsageLedger(pool),
+            usage=PgUsageLedger(pool, usage_writes),
         )
     finally:
         if feed is not None:
             await feed.close()
+        await close_pool(usage_writes)
         await close_pool(pool)

@@ -1,5 +1,13 @@
 """The usage ledger in PostgreSQL: a batch of records is one INSERT (one round trip, one
-commit), and a record already stored is skipped by its id."""
+commit), and a record already stored is skipped by its id.
+
+Writes go through a pool of their own (`writes`), whose sessions may commit without waiting for
+the WAL flush (`synchronous_commit = off`, USAGE_SYNCHRONOUS_COMMIT=false, the default): a
+committed row is in PostgreSQL, visible and safe from any crash of FastWrap, and only a crash of
+PostgreSQL itself within the WAL writer's delay (~0.6 s) could lose it. On a disk that takes
+milliseconds to flush, that wait was most of what a turn at one connection paid for its row.
+The recorder writes one batch at a time, so the pool needs one connection or two.
+"""
 
 from __future__ import annotations
 
@@ -64,13 +72,14 @@ def _columns(records: Sequence[UsageRecord]) -> list[list[object]]:
 
 
 class PgUsageLedger(UsageLedger):
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, writes: asyncpg.Pool | None = None) -> None:
         self._pool = pool
+        self._writes = writes or pool
 
     async def record(self, records: Sequence[UsageRecord]) -> None:
         if not records:
             return
-        async with connection(self._pool) as conn:
+        async with connection(self._writes) as conn:
             await conn.execute(INSERT, *_columns(records))
 
     async def report(self, query: UsageQuery) -> list[UsageRow]:
