@@ -60,8 +60,7 @@ async def test_concurrent_records_share_writes_and_are_stored_when_awaited() -> 
 
     assert await stored(ledger) == 50
     assert sum(ledger.writes) == 50
-    assert len(ledger.writes) < 50  # the first alone, the others batched behind it
-    assert ledger.writes[0] == 1
+    assert len(ledger.writes) < 50  # those that came together were written together
 
 
 async def test_batches_are_bounded() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from fastwrap.domain.errors import Invalid
 from fastwrap.domain.model import Page
 from fastwrap.domain.pagination import DEFAULT_LIMIT, check_limit
 from fastwrap.domain.usage import (
@@ -40,7 +41,11 @@ class UsageReports:
         ordered by the group's value. `client_id` None: every client (admins only)."""
         check_limit(limit)
         until = until or self._clock.now()
-        since = since or until - timedelta(days=DEFAULT_DAYS)
+        if since is None:
+            try:
+                since = until - timedelta(days=DEFAULT_DAYS)
+            except OverflowError as exc:
+                raise Invalid("to is too early; give from as well") from exc
         check_range(since, until)
         query = UsageQuery(
             client_id=client_id,

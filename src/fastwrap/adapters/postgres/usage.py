@@ -19,11 +19,18 @@ from fastwrap.adapters.postgres.pool import connection
 from fastwrap.domain.usage import GroupBy, UsageQuery, UsageRecord, UsageRow
 from fastwrap.ports.usage import UsageLedger
 
-INSERT = """
-INSERT INTO usage_records (
+COLUMNS = """
     id, client_id, key_id, character_id, end_user, model,
     input_tokens, output_tokens, estimated, latency_ms, outcome, created_at
-)
+"""
+# One record (every write at one turn at a time): plain parameters encode faster than arrays.
+INSERT_ONE = f"""
+INSERT INTO usage_records ({COLUMNS})
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (id) DO NOTHING
+"""
+INSERT = f"""
+INSERT INTO usage_records ({COLUMNS})
 SELECT * FROM unnest(
     $1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[],
     $7::integer[], $8::integer[], $9::boolean[], $10::integer[], $11::text[], $12::timestamptz[]
@@ -54,6 +61,13 @@ GROUP BY g ORDER BY g LIMIT $5
 REPORTS = {group: REPORT.format(expression=e) for group, e in GROUP_EXPRESSIONS.items()}
 
 
+def _values(r: UsageRecord) -> tuple[object, ...]:
+    return (
+        *(r.id, r.client_id, r.key_id, r.character_id, r.end_user, r.model),
+        *(r.input_tokens, r.output_tokens, r.estimated, r.latency_ms, r.outcome, r.created_at),
+    )
+
+
 def _columns(records: Sequence[UsageRecord]) -> list[list[object]]:
     return [
         [r.id for r in records],
@@ -80,7 +94,10 @@ class PgUsageLedger(UsageLedger):
         if not records:
             return
         async with connection(self._writes) as conn:
-            await conn.execute(INSERT, *_columns(records))
+            if len(records) == 1:
+                await conn.execute(INSERT_ONE, *_values(records[0]))
+            else:
+                await conn.execute(INSERT, *_columns(records))
 
     async def report(self, query: UsageQuery) -> list[UsageRow]:
         q = query
