@@ -31,6 +31,11 @@ class ModelRouter(ChatModel):
         self._models = dict(models)
         self.labels = dict(labels or {})  # name → `provider:model`, as the ledger records it
 
+    @property
+    def adapters(self) -> tuple[ChatModel, ...]:
+        """Each distinct adapter once: the default and those of MODELS."""
+        return tuple({id(m): m for m in (self._default, *self._models.values())}.values())
+
     def _pick(self, options: ModelOptions) -> ChatModel:
         if options.model is None:
             return self._default
@@ -57,6 +62,5 @@ class ModelRouter(ChatModel):
         return self._pick(options).stream(messages, options, caller)
 
     async def aclose(self) -> None:
-        unique = {id(m): m for m in (self._default, *self._models.values())}
-        for model in unique.values():
+        for model in self.adapters:
             await model.aclose()
