@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -14,6 +13,7 @@ from fastwrap.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from fastwrap.domain.usage import GROUP_FIELDS, UsageRow, check_group_by
 from fastwrap.entrypoints.http.deps import AdminDep, CallerDep
 from fastwrap.entrypoints.http.errors import COMMON, documented
+from fastwrap.entrypoints.http.json_types import IsoTimestamp
 from fastwrap.entrypoints.http.responses import plain_ok
 from fastwrap.entrypoints.http.schemas import Envelope, Items
 
@@ -24,11 +24,11 @@ GroupByQuery = Annotated[
     Query(description="What one row stands for"),
 ]
 FromQuery = Annotated[
-    datetime | None,
+    IsoTimestamp | None,
     Query(alias="from", description="Start (inclusive, ISO-8601 with a zone); default 30 days ago"),
 ]
 ToQuery = Annotated[
-    datetime | None, Query(description="End (exclusive, ISO-8601 with a zone); default now")
+    IsoTimestamp | None, Query(description="End (exclusive, ISO-8601 with a zone); default now")
 ]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 CursorQuery = Annotated[str | None, Query(max_length=512)]
