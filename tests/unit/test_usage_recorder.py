@@ -95,3 +95,17 @@ async def test_submitted_records_are_written_by_shutdown() -> None:
     await recorder.aclose()
 
     assert await stored(ledger) == 5
+
+
+async def test_a_caller_that_stops_waiting_still_has_its_record_written() -> None:
+    ledger = CountingLedger()
+    recorder = UsageRecorder(ledger)
+    waiting = asyncio.create_task(recorder.record(a_record()))
+    await asyncio.sleep(0)
+
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await recorder.aclose()
+
+    assert await stored(ledger) == 1

@@ -32,8 +32,8 @@ class UsageRecorder:
         """Return once `record` is durable; raise what the ledger raised if it could not be."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._enqueue(record, done)
-        # Shielded: a caller that goes away stops waiting, its record is still written.
-        await asyncio.shield(done)
+        # A caller that goes away cancels only its wait: the record stays in its batch.
+        await done
 
     def submit(self, record: UsageRecord) -> None:
         """Write `record` with the next batch without waiting (a call nobody will see answered,
