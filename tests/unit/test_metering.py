@@ -4,6 +4,7 @@ with its outcome; calls on no one's account are not."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -12,11 +13,13 @@ import pytest
 from fastwrap.adapters.memory.repositories import memory_storage
 from fastwrap.adapters.memory.usage import InMemoryBudgetCounter, InMemoryUsageLedger
 from fastwrap.domain.budgets import BudgetGuard
-from fastwrap.domain.errors import UpstreamFailed, UpstreamTimeout
+from fastwrap.domain.errors import BudgetExceeded, UpstreamFailed, UpstreamTimeout
 from fastwrap.domain.metering import AccountedChatModel
 from fastwrap.domain.model import Caller, ModelOptions, PromptMessage
 from fastwrap.domain.recorder import UsageRecorder
+from fastwrap.domain.updates import ClientUpdate
 from fastwrap.domain.usage import UsageQuery, UsageRow
+from tests.contract.seeds import add_client
 from tests.support.chat import ScriptedModel
 from tests.support.clock import ManualClock
 
@@ -115,3 +118,46 @@ async def test_calls_on_no_ones_account_are_not_recorded(meter: Meter) -> None:
         pass
 
     assert await meter.rows() == []
+
+
+class CountingCounter(InMemoryBudgetCounter):
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__(clock)
+        self.reads = 0
+
+    async def spent(self, windows: Sequence[str]) -> list[int]:
+        self.reads += 1
+        return await super().spent(windows)
+
+
+async def test_a_call_no_turn_admitted_is_held_to_its_budgets() -> None:
+    clock = ManualClock(datetime(2026, 3, 1, tzinfo=UTC))
+    storage = memory_storage()
+    client_id = await add_client(storage, clock.now())
+    await storage.clients.update(
+        client_id, ClientUpdate(updated_at=clock.now(), token_budget_daily=10)
+    )
+    counter = CountingCounter(clock)
+    guard = BudgetGuard(
+        counter=counter, clients=storage.clients, characters=storage.characters, clock=clock
+    )
+    model = AccountedChatModel(
+        ScriptedModel(clock, thinking=0), recorder=UsageRecorder(InMemoryUsageLedger()),
+        budgets=guard, clock=clock, default_model="m",
+    )  # fmt: skip
+    caller = Caller(client_id=client_id)
+
+    await model.reply(PROMPT, caller=caller)  # 10 tokens: the budget is spent
+    assert counter.reads == 1
+    with pytest.raises(BudgetExceeded):
+        await model.reply(PROMPT, caller=caller)
+    with pytest.raises(BudgetExceeded):
+        async for _ in model.stream(PROMPT, caller=caller):
+            pass
+
+    # A turn that admitted its caller is not checked twice for its call.
+    clock.advance(86_400)
+    await guard.admit(caller)
+    reads = counter.reads
+    await model.reply(PROMPT, caller=caller)
+    assert counter.reads == reads

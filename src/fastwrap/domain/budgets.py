@@ -9,6 +9,7 @@ overshoot by at most N - 1 calls' tokens (the one that crossed the limit was adm
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -64,6 +65,12 @@ def budget(name: str, limit: int, period: Period, scope: str, now: datetime) -> 
 
 async def _no_tenant_limit(_: UUID) -> int | None:
     return None
+
+
+# The caller a turn admitted before it made its model call (ChatService admits before it
+# searches or locks anything); the model's wrapper takes it as that call's admission instead of
+# reading the counters again. A model call nobody admitted is admitted by the wrapper.
+_admitted: ContextVar[Caller | None] = ContextVar("fastwrap_budget_admitted", default=None)
 
 
 class BudgetGuard:
@@ -127,6 +134,14 @@ class BudgetGuard:
                 f"token budget exceeded: {names}; it resets at {latest.resets_at.isoformat()}",
                 retry_after=(latest.resets_at - now).total_seconds(),
             )
+        _admitted.set(who)
+
+    async def admit_call(self, who: Caller) -> None:
+        """Admit one model call: taken as admitted when its turn just admitted `who` (once),
+        else checked now, so a call that no turn admitted is still held to its budgets."""
+        if _admitted.get() != who:
+            await self.admit(who)
+        _admitted.set(None)
 
     async def charge(self, who: Caller, tokens: int) -> None:
         """Count `tokens` against every budget that applies now."""

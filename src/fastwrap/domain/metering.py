@@ -5,7 +5,8 @@ completion, the CLI, the library) is metered without knowing it. A call that ans
 recorded durably before it returns (group commit, recorder.py): a turn is acknowledged only
 after its usage is stored. A failed call is recorded as such, without waiting; one cancelled
 midway (the client left) too, with its tokens estimated from what was sent and received.
-Calls on no one's account (`caller` None) pass through unrecorded.
+Calls on no one's account (`caller` None) pass through unrecorded. A call is admitted against
+its budgets first (budgets.py: the turn that makes it usually admitted it already, early).
 """
 
 from __future__ import annotations
@@ -130,6 +131,8 @@ class AccountedChatModel(ChatModel):
     ) -> ChatReply:
         if caller is None:
             return await self._inner.reply(messages, options, caller)
+        if self._budgets is not None:
+            await self._budgets.admit_call(caller)
         started = time.perf_counter()
         try:
             reply = await self._inner.reply(messages, options, caller)
@@ -150,6 +153,8 @@ class AccountedChatModel(ChatModel):
             async for delta in self._inner.stream(messages, options, caller):
                 yield delta
             return
+        if self._budgets is not None:
+            await self._budgets.admit_call(caller)
         started = time.perf_counter()
         parts: list[str] = []
         usage: Usage | None = None
