@@ -58,7 +58,7 @@ def budget(name: str, limit: int, period: Period, scope: str, now: datetime) -> 
         name=name,
         limit=limit,
         period=period,
-        window=f"{scope}:{name}:{period_label(now, period)}",
+        window=f"{scope}:{name.replace(' ', '_')}:{period_label(now, period)}",
         resets_at=period_end(now, period),
     )
 
@@ -124,6 +124,7 @@ class BudgetGuard:
         now = self._clock.now()
         budgets = await self.budgets(who, now)
         if not budgets:
+            _admitted.set(who)
             return
         spent = await self._counter.spent([b.window for b in budgets])
         over = [b for b, used in zip(budgets, spent, strict=True) if used >= b.limit]
