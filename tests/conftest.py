@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.support.postgres",
     "tests.support.redis",
     "tests.support.openai_stub",
+    "tests.support.usage",
 ]
 
 

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         IssuedKey as IssuedKey,
     )
     from fastwrap.domain.errors import (
+        BudgetExceeded as BudgetExceeded,
         Busy as Busy,
         ConfigurationError as ConfigurationError,
         Conflict as Conflict,
@@ -98,6 +99,8 @@ if TYPE_CHECKING:
         SnippetInput as SnippetInput,
         Usage as Usage,
     )
+    from fastwrap.domain.reports import UsageReports as UsageReports
+    from fastwrap.domain.usage import UsageRow as UsageRow
     from fastwrap.domain.vectors import VectorService as VectorService
     from fastwrap.library import (
         FastWrap as FastWrap,
@@ -116,6 +119,7 @@ _HOMES = {
     "fastwrap.settings": ("Settings",),
     "fastwrap.container": ("Container", "Services", "make_container"),
     "fastwrap.domain.errors": (
+        "BudgetExceeded",
         "Busy",
         "ConfigurationError",
         "Conflict",
@@ -156,6 +160,8 @@ _HOMES = {
     "fastwrap.domain.characters": ("UNSET", "CharacterDraft", "CharacterPatch", "CharacterService"),
     "fastwrap.domain.chat": ("ChatService", "TurnRequest", "TurnResult"),
     "fastwrap.domain.vectors": ("VectorService",),
+    "fastwrap.domain.reports": ("UsageReports",),
+    "fastwrap.domain.usage": ("UsageRow",),
     "fastwrap.domain.health": ("HealthReport", "HealthService"),
     "fastwrap.ports.llm": ("ChatModel",),
     "fastwrap.ports.embeddings": ("Embedder",),

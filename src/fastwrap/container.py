@@ -6,6 +6,7 @@ are Resources over async context managers, so whoever starts the container also 
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -19,7 +20,8 @@ from fastwrap.adapters.clock import SystemClock
 from fastwrap.adapters.langchain.documents import LangChainDocumentReader
 from fastwrap.adapters.langchain.embeddings import build_embedder
 from fastwrap.adapters.langchain.probes import ConfiguredProbe
-from fastwrap.adapters.langchain.providers import build_chat_model
+from fastwrap.adapters.langchain.providers import build_chat_model, resolve_model
+from fastwrap.adapters.langchain.router import ModelRouter
 from fastwrap.adapters.langchain.tracing import configure_tracing
 from fastwrap.adapters.memory.live_state import memory_live_state
 from fastwrap.adapters.memory.repositories import memory_storage
@@ -32,6 +34,7 @@ from fastwrap.adapters.observability import (
 )
 from fastwrap.adapters.security.hashing import BcryptPasswordHasher, Sha256ApiKeys
 from fastwrap.domain.access import AccessService
+from fastwrap.domain.budgets import BudgetGuard
 from fastwrap.domain.characters import CharacterService
 from fastwrap.domain.chat import ChatService, HistoryBudget
 from fastwrap.domain.client_settings import ClientSettingsService
@@ -44,13 +47,17 @@ from fastwrap.domain.internal_key import InternalKey
 from fastwrap.domain.jobs import Doorbell, JobService, JobWorker
 from fastwrap.domain.key_usage import KeyUsage
 from fastwrap.domain.logins import LimitedLogins
+from fastwrap.domain.metering import AccountedChatModel
 from fastwrap.domain.model import RateLimit
+from fastwrap.domain.recorder import UsageRecorder
+from fastwrap.domain.reports import UsageReports
 from fastwrap.domain.vectors import VectorService
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.embeddings import Embedder
 from fastwrap.ports.llm import ChatModel
 from fastwrap.ports.rate_limit import RateLimiter
 from fastwrap.ports.schema import SchemaAdmin
+from fastwrap.ports.usage import UsageLedger
 from fastwrap.settings import Settings
 
 if TYPE_CHECKING:
@@ -106,6 +113,7 @@ async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
             embedding_dim=settings.embedding_dim,
             ef_search=settings.vector_ef_search,
             lookup_cache_size=settings.lookup_cache_size,
+            usage_synchronous_commit=settings.usage_synchronous_commit,
         ) as storage,
     ):
         yield storage
@@ -158,20 +166,47 @@ async def open_provider_client[T: _Closable](
 
 
 def make_chat_model(settings: Settings) -> tuple[ChatModel, str]:
+    """MODEL's chat model, and with MODELS a router over one model per entry (each built
+    once; MODEL's own shared when it is listed), labelled for /health."""
     traced = configure_tracing(_secret(settings.langchain_api_key), settings.langsmith_tracing_v2)
-    model, label = build_chat_model(
-        model=settings.model,
-        provider=settings.model_provider,
-        api_key=_secret(settings.model_key),
-        base_url=settings.model_base_url,
+    default, label = _chat_model(settings, settings.model, settings.model_provider, traced)
+    entries = settings.allowed_models
+    if not entries:
+        if label == "offline":
+            log.warning("no MODEL_KEY or MODEL_BASE_URL: replies come from the offline model")
+        return default, label
+    default_provider = resolve_model(
+        settings.model, settings.model_provider, settings.model_base_url
+    ).provider
+    built: dict[str, ChatModel] = {label: default}
+    routed: dict[str, ChatModel] = {}
+    labels: dict[str, str] = {}
+    for entry in entries:
+        provider = resolve_model(entry, None, settings.model_base_url).provider
+        same = provider == default_provider  # MODEL_KEY and MODEL_BASE_URL are its provider's
+        entry_label = resolve_model(entry, None, settings.model_base_url if same else None).label
+        if entry_label not in built:
+            built[entry_label], _ = _chat_model(settings, entry, None, traced, same=same)
+        routed[entry] = built[entry_label]
+        labels[entry] = entry_label
+    return ModelRouter(default, routed, labels), label
+
+
+def _chat_model(
+    settings: Settings, model: str | None, provider: str | None, traced: bool, *, same: bool = True
+) -> tuple[ChatModel, str]:
+    return build_chat_model(
+        model=model,
+        provider=provider,
+        api_key=_secret(settings.model_key) if same else None,
+        base_url=settings.model_base_url if same else None,
         timeout=settings.model_timeout_seconds,
         max_retries=settings.model_max_retries,
         temperature=settings.model_temperature,
         traced=traced,
+        offline_without_key=same,
+        variable="MODEL" if model == settings.model else "MODELS",
     )
-    if label == "offline":
-        log.warning("no MODEL_KEY or MODEL_BASE_URL: replies come from the offline model")
-    return model, label
 
 
 def make_embedder(settings: Settings) -> tuple[Embedder, str]:
@@ -213,17 +248,57 @@ class Services:
     health: HealthService
     rate_limiter: RateLimiter
     internal_key: InternalKey
+    usage: UsageReports
+    budgets: BudgetGuard
     tracer_provider: TracerProvider | None = None  # set when OTEL_EXPORTER_OTLP_ENDPOINT is
 
 
-def _health(storage: Storage, live: LiveState, llm: str, embeddings: str) -> HealthService:
+def _health(
+    storage: Storage, live: LiveState, llm: str, embeddings: str, settings: Settings
+) -> HealthService:
+    """One check per dependency, and one per model of MODELS (`llm:<name>`)."""
+    models = {f"llm:{entry}": ConfiguredProbe(entry) for entry in settings.allowed_models}
     return HealthService(
         {
             "postgres": storage.health,
             "redis": live.health,
             "llm": ConfiguredProbe(llm),
+            **models,
             "embeddings": ConfiguredProbe(embeddings),
         }
+    )
+
+
+@asynccontextmanager
+async def open_usage_recorder(ledger: UsageLedger) -> AsyncIterator[UsageRecorder]:
+    """The ledger's group commit; at shutdown the records still pending are written."""
+    recorder = UsageRecorder(ledger)
+    try:
+        yield recorder
+    finally:
+        await recorder.aclose()
+
+
+def account_chat_model(
+    model: ChatModel,
+    recorder: UsageRecorder,
+    budgets: BudgetGuard,
+    clock: Clock,
+    default_model: tuple[ChatModel, str],
+    enabled: bool,
+) -> ChatModel:
+    """Every call on someone's account recorded and charged (SPEC §13), outermost, so the
+    latency it records is the call's as the turn sees it."""
+    if not enabled:
+        return model
+    routed, label = default_model
+    return AccountedChatModel(
+        model,
+        recorder=recorder,
+        budgets=budgets,
+        clock=clock,
+        default_model=label,
+        labels=routed.labels if isinstance(routed, ModelRouter) else None,
     )
 
 
@@ -253,12 +328,30 @@ class Container(containers.DeclarativeContainer):
         settings.provided.otel_exporter_otlp_protocol,
     )
     tracing = providers.Resource(open_tracing, span_exporter)
-    model = providers.Singleton(
+    observed_model = providers.Singleton(
         observe_chat_model,
         chat_model,
         metrics,
         tracing,
         settings.provided.otel_capture_content,
+    )
+    # Usage and budgets (SPEC §13).
+    usage_recorder = providers.Resource(open_usage_recorder, storage.provided.usage)
+    budget_guard = providers.Singleton(
+        BudgetGuard,
+        counter=live_state.provided.budgets,
+        clients=storage.provided.clients,
+        characters=storage.provided.characters,
+        clock=clock,
+    )
+    model = providers.Singleton(
+        account_chat_model,
+        observed_model,
+        usage_recorder,
+        budget_guard,
+        clock,
+        chat_model,
+        settings.provided.usage_ledger_enabled,
     )
     conversations = providers.Singleton(observe_conversations, live_state, metrics)
 
@@ -292,7 +385,10 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
     character_service = providers.Singleton(
-        CharacterService, characters=storage.provided.characters, clock=clock
+        CharacterService,
+        characters=storage.provided.characters,
+        clock=clock,
+        allowed_models=settings.provided.allowed_models,
     )
     vector_service = providers.Singleton(
         VectorService, index=storage.provided.vectors, embedder=embedder.provided[0], clock=clock
@@ -331,6 +427,7 @@ class Container(containers.DeclarativeContainer):
         vectors=vector_service,
         clock=clock,
         default_ttl=settings.provided.conversation_ttl_seconds,
+        budgets=budget_guard,
         budget=providers.Factory(
             HistoryBudget,
             max_messages=settings.provided.history_max_messages,
@@ -338,7 +435,7 @@ class Container(containers.DeclarativeContainer):
         ),
     )
     health_service = providers.Singleton(
-        _health, storage, live_state, chat_model.provided[1], embedder.provided[1]
+        _health, storage, live_state, chat_model.provided[1], embedder.provided[1], settings
     )
     services = providers.Singleton(
         Services,
@@ -360,16 +457,24 @@ class Container(containers.DeclarativeContainer):
             InternalKey, providers.Callable(_secret, settings.provided.fastwrap_api_key)
         ),
         tracer_provider=tracing,
+        usage=providers.Singleton(UsageReports, ledger=storage.provided.usage, clock=clock),
+        budgets=budget_guard,
     )
 
 
 @asynccontextmanager
 async def running(container: Container) -> AsyncIterator[Services]:
-    """Start the container's resources, hand out the services, and always close them."""
-    started = container.init_resources()
+    """Start the container's resources, hand out the services, and always close them.
+
+    One resource at a time, not `init_resources()`'s gather: when one fails to start (a missing
+    extra, a database that is down), none is left starting in the background, to be cancelled
+    half-way as the process exits (dependency-injector then logs an InvalidStateError).
+    """
     try:
-        if started is not None:
-            await started
+        for resource in container.traverse(types=[providers.Resource]):
+            started = resource.init()
+            if inspect.isawaitable(started):
+                await started
         services = container.services()
         if not isinstance(services, Services):
             services = await services

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from fastwrap.domain.documents import DocumentService
     from fastwrap.domain.health import HealthService
     from fastwrap.domain.imports import ImportService
+    from fastwrap.domain.reports import UsageReports
     from fastwrap.domain.vectors import VectorService
     from fastwrap.ports.schema import MigrationStatus
     from fastwrap.settings import Settings
@@ -99,6 +100,12 @@ class FastWrap:
     def imports(self) -> ImportService:
         """Bulk NDJSON import, all-or-nothing: `run(client_id, lines)`."""
         return self.services.imports
+
+    @property
+    def usage(self) -> UsageReports:
+        """The usage ledger's reports: `report(client_id, since=, until=, group_by=)` (one row
+        per day, character, end user, key or model; `client_id` None: every client)."""
+        return self.services.usage
 
     @property
     def health(self) -> HealthService:

@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     model_timeout_seconds: float = Field(default=60.0, gt=0)
     model_max_retries: int = Field(default=2, ge=0, le=10)
     model_temperature: float | None = None
+    # The models characters may choose (SPEC §13), comma-separated `provider:model` names;
+    # each is built once at start-up. Empty: characters use MODEL.
+    models: str = ""
+    # The usage ledger (SPEC §13) records every model call; off only to measure what it costs.
+    usage_ledger_enabled: bool = True
+    # Whether a usage row's commit waits for PostgreSQL's WAL flush: off, a row survives any
+    # crash of FastWrap but not one of PostgreSQL within ~0.6 s (adapters/postgres/usage.py).
+    usage_synchronous_commit: bool = False
 
     # embeddings
     embedding_model: str = "text-embedding-3-small"
@@ -220,6 +228,12 @@ class Settings(BaseSettings):
         elif self.redis_api_key:
             auth = f":{quote(self.redis_api_key.get_secret_value(), safe='')}@"
         return f"redis://{auth}{self.redis_host}:{self.redis_port}/0"
+
+    @property
+    def allowed_models(self) -> tuple[str, ...]:
+        """MODELS as a list, in order, without blanks or repeats."""
+        entries = (part.strip() for part in self.models.split(","))
+        return tuple(dict.fromkeys(entry for entry in entries if entry))
 
     @property
     def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

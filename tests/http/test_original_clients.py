@@ -88,7 +88,7 @@ async def test_admins_see_soft_deleted_clients_when_they_ask(
     ("path", "body"),
     [
         ("/clients/me", {"current_password": STRONG_PASSWORD, "email": "a@b.co", "plan": "pro"}),
-        ("/api/characters/{character}", {"name": "Ada", "temperature": 0.2}),
+        ("/api/characters/{character}", {"name": "Ada", "temprature": 0.2}),
         ("/admin/clients/{alice}", {"subscription": "pro", "stor_name": "typo"}),
     ],
     ids=["clients-me", "character", "admin-client"],

@@ -242,5 +242,5 @@ async def test_lists_search_knowledge_and_shared_ids_never_cross_tenants(
     for client in listed.json()["data"]["items"]:
         assert set(client) == {
             *("id", "email", "is_admin", "is_active", "created_at", "updated_at", "deleted_at"),
-            *("subscription", "store_name", "phone"),
+            *("subscription", "store_name", "phone", "token_budget_daily", "token_budget_monthly"),
         }  # never the password hash or the key digest

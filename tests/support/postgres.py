@@ -46,7 +46,8 @@ SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 WHERE datname = current_database() AND pid <> pg_backend_pid()
 """
 EMPTY_TABLES = (
-    "TRUNCATE clients, characters, embeddings, documents, jobs, api_keys, end_user_tokens CASCADE"
+    "TRUNCATE clients, characters, embeddings, documents, jobs, api_keys, end_user_tokens,"
+    " usage_records CASCADE"
 )
 
 

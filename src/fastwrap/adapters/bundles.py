@@ -18,6 +18,7 @@ from fastwrap.ports.repositories import (
     ClientRepository,
     VectorIndex,
 )
+from fastwrap.ports.usage import BudgetCounter, UsageLedger
 
 
 class ClientStore(ClientRepository, ClientReader, Protocol):
@@ -38,6 +39,7 @@ class Storage:
     jobs: JobQueue
     keys: KeyStore
     tokens: EndUserTokenStore
+    usage: UsageLedger
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +51,4 @@ class LiveState:
     rate_limiter: RateLimiter
     health: HealthProbe
     adapter: str  # "in-process" | "redis"
+    budgets: BudgetCounter

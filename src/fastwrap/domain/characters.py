@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from uuid import UUID, uuid4
 
 from fastwrap.domain.errors import Invalid, NotFound
@@ -19,6 +20,9 @@ MAX_NAME = 100
 MAX_AGENT_ROLE = 20_000
 MAX_TTL = 604_800
 MAX_KNOWLEDGE_TOP_K = 50
+MAX_TEMPERATURE = 2.0
+MAX_OUTPUT_TOKENS = 1_000_000
+MAX_TOKEN_BUDGET = 10**15
 
 UNSET = KEEP  # a field a PATCH did not send (distinct from an explicit null)
 
@@ -29,6 +33,33 @@ class CharacterDraft:
     agent_role: str
     ttl: int | None = None
     knowledge: Knowledge | None = None
+    model: str | None = None
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    end_user_daily_tokens: int | None = None
+
+
+def check_model(model: str | None, allowed: Sequence[str]) -> None:
+    """A character's model must be one the operator allows (MODELS)."""
+    if model is None or model in allowed:
+        return
+    listed = ", ".join(allowed) if allowed else "none (the operator has not set MODELS)"
+    raise Invalid(f"model {model!r} is not allowed; allowed models: {listed}")
+
+
+def check_count(name: str, value: int | None, maximum: int) -> None:
+    if value is not None and not 1 <= value <= maximum:
+        raise Invalid(f"{name} must be between 1 and {maximum} (or null)")
+
+
+def _check_sampling(patch: CharacterPatch) -> None:
+    t = patch.temperature
+    if t is not KEEP and t is not None and not 0.0 <= t <= MAX_TEMPERATURE:
+        raise Invalid(f"temperature must be between 0 and {MAX_TEMPERATURE:g} (or null)")
+    if patch.max_output_tokens is not KEEP:
+        check_count("max_output_tokens", patch.max_output_tokens, MAX_OUTPUT_TOKENS)
+    if patch.end_user_daily_tokens is not KEEP:
+        check_count("end_user_daily_tokens", patch.end_user_daily_tokens, MAX_TOKEN_BUDGET)
 
 
 def _check_name(name: str | None) -> None:
@@ -60,6 +91,7 @@ def _check_patch(patch: CharacterPatch) -> None:
         _check_ttl(patch.ttl)
     if patch.knowledge is not KEEP and patch.knowledge is not None:
         _check_knowledge(patch.knowledge)
+    _check_sampling(patch)
 
 
 def _check_knowledge(knowledge: Knowledge) -> None:
@@ -76,32 +108,31 @@ def _check_knowledge(knowledge: Knowledge) -> None:
 
 
 class CharacterService:
-    def __init__(self, *, characters: CharacterRepository, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        characters: CharacterRepository,
+        clock: Clock,
+        allowed_models: Sequence[str] = (),
+    ) -> None:
         self._characters = characters
         self._clock = clock
+        self._models = tuple(allowed_models)
 
     async def create(self, client_id: UUID, draft: CharacterDraft) -> Character:
-        _check_patch(
-            CharacterPatch(
-                name=draft.name,
-                agent_role=draft.agent_role,
-                ttl=draft.ttl,
-                knowledge=draft.knowledge,
-            )
-        )
+        values = {f.name: getattr(draft, f.name) for f in fields(CharacterDraft)}
+        self._check(CharacterPatch(**values))
         now = self._clock.now()
         character = Character(
-            id=uuid4(),
-            client_id=client_id,
-            name=draft.name,
-            agent_role=draft.agent_role,
-            ttl=draft.ttl,
-            knowledge=draft.knowledge,
-            created_at=now,
-            updated_at=now,
+            id=uuid4(), client_id=client_id, **values, created_at=now, updated_at=now
         )
         await self._characters.add(character)
         return character
+
+    def _check(self, patch: CharacterPatch) -> None:
+        _check_patch(patch)
+        if patch.model is not KEEP:
+            check_model(patch.model, self._models)
 
     async def get(self, client_id: UUID, character_id: UUID) -> Character:
         character = await self._characters.get(client_id, character_id)
@@ -118,7 +149,7 @@ class CharacterService:
     async def update(self, client_id: UUID, character_id: UUID, patch: CharacterPatch) -> Character:
         """Change only the fields `patch` sends; a concurrent PATCH of other fields keeps its
         changes (the store applies both to the latest row)."""
-        _check_patch(patch)
+        self._check(patch)
         updated = await self._characters.update(client_id, character_id, patch, self._clock.now())
         if updated is None:
             raise NotFound("character not found")

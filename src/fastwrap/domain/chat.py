@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID, uuid4
 
+from fastwrap.domain.budgets import BudgetGuard
 from fastwrap.domain.errors import Conflict, Invalid, NotFound
 from fastwrap.domain.model import (
     NO_OPTIONS,
@@ -117,6 +118,7 @@ class ChatService:
         clock: Clock,
         default_ttl: int,
         budget: HistoryBudget,
+        budgets: BudgetGuard | None = None,
     ) -> None:
         self._characters = characters
         self._conversations = conversations
@@ -125,6 +127,7 @@ class ChatService:
         self._clock = clock
         self._default_ttl = default_ttl
         self._budget = budget
+        self._budgets = budgets
 
     async def _prepare(
         self, client_id: UUID, request: TurnRequest
@@ -141,6 +144,8 @@ class ChatService:
         character = await self._characters.get(client_id, request.character_id)
         if character is None:
             raise NotFound("character not found")
+        if self._budgets is not None:  # before anything is searched, stored or asked
+            await self._budgets.admit(request.caller(character))
         return character, conversation_id, await self._knowledge(character, request.content)
 
     async def _knowledge(self, character: Character, content: str) -> tuple[SearchHit, ...]:
@@ -210,7 +215,8 @@ class ChatService:
             question = self._question(request.content)
             history = self._checked_history(held.conversation, character, request.end_user)
             prompt = build_prompt(character, hits, history, request.content)
-            reply = await self._model.reply(prompt, request.options, request.caller(character))
+            options = request.options.over(character_options(character))
+            reply = await self._model.reply(prompt, options, request.caller(character))
             expires_at = await self._store(held, character, question, reply, request.end_user)
         return TurnResult(
             conversation_id=conversation_id,
@@ -246,7 +252,8 @@ class ChatService:
             prompt = build_prompt(character, hits, history, request.content)
             parts: list[str] = []
             usage = Usage()
-            calling = self._model.stream(prompt, request.options, request.caller(character))
+            options = request.options.over(character_options(character))
+            calling = self._model.stream(prompt, options, request.caller(character))
             async for delta in calling:
                 parts.append(delta.content)
                 usage = delta.usage or usage
@@ -281,6 +288,15 @@ class ChatService:
             await self.conversation(client_id, conversation_id, end_user=end_user)
         if not await self._conversations.delete(client_id, check_conversation_id(conversation_id)):
             raise NotFound("conversation not found or expired")
+
+
+def character_options(character: Character) -> ModelOptions:
+    """What a character asks of its model calls; a request's own options win over these."""
+    return ModelOptions(
+        model=character.model,
+        temperature=character.temperature,
+        max_output_tokens=character.max_output_tokens,
+    )
 
 
 def check_binding(conversation: Conversation, character_id: UUID, end_user: str | None) -> None:

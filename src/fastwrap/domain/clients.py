@@ -29,6 +29,7 @@ BAD_LOGIN = "email or password is incorrect"
 REVOKED = "API key is missing, unknown or revoked"
 WRONG_CURRENT = "current_password is incorrect"
 PROFILE_LIMITS = {"subscription": 64, "store_name": 200, "phone": 32}
+MAX_TOKEN_BUDGET = 10**15
 log = logging.getLogger("fastwrap.clients")
 
 
@@ -61,6 +62,13 @@ class ClientChanges:
     subscription: str | Keep | None = KEEP
     store_name: str | Keep | None = KEEP
     phone: str | Keep | None = KEEP
+    token_budget_daily: int | Keep | None = KEEP
+    token_budget_monthly: int | Keep | None = KEEP
+
+
+def check_budget(name: str, value: int | Keep | None) -> None:
+    if isinstance(value, int) and not 1 <= value <= MAX_TOKEN_BUDGET:
+        raise Invalid(f"{name} must be between 1 and {MAX_TOKEN_BUDGET} tokens (or null)")
 
 
 def check_profile_field(name: str, value: str | Keep | None) -> None:
@@ -273,12 +281,26 @@ class ClientService:
             raise Conflict("an admin cannot deactivate or demote itself")
         return await self._apply(client_id, changes)
 
+    async def set_budgets(
+        self,
+        client_id: UUID,
+        *,
+        daily: int | Keep | None = KEEP,
+        monthly: int | Keep | None = KEEP,
+    ) -> Client:
+        """An operator's change of a client's token budgets (None removes one)."""
+        return await self._apply(
+            client_id, ClientChanges(token_budget_daily=daily, token_budget_monthly=monthly)
+        )
+
     async def _apply(self, client_id: UUID, changes: ClientChanges) -> Client:
         """Each field an independent write: a concurrent login or rotation keeps its key, and
         this keeps its change (a login that verified a password replaced here fails)."""
         c = changes
         for name in PROFILE_LIMITS:
             check_profile_field(name, getattr(c, name))
+        check_budget("token_budget_daily", c.token_budget_daily)
+        check_budget("token_budget_monthly", c.token_budget_monthly)
         if c.password is not None:
             check_password(c.password)
         change = ClientUpdate(
@@ -289,6 +311,8 @@ class ClientService:
             subscription=c.subscription,
             store_name=c.store_name,
             phone=c.phone,
+            token_budget_daily=c.token_budget_daily,
+            token_budget_monthly=c.token_budget_monthly,
             updated_at=self._clock.now(),
         )
         updated = await self._writer.update(client_id, change)

@@ -93,3 +93,9 @@ class ConfigurationError(DomainError):
     """Bad configuration found at start-up; `detail` names the variable to fix."""
 
     code = "ConfigurationError"
+
+
+class BudgetExceeded(RateLimited):
+    """A token budget is spent for its window (HTTP 429, Retry-After to the window's end)."""
+
+    code = "BudgetExceeded"

@@ -47,6 +47,9 @@ class Client:
     phone: str | None = None
     allowed_origins: tuple[str, ...] = ()
     end_user_daily_tokens: int | None = None
+    # Token budgets per UTC day and month (SPEC §13); None: no budget.
+    token_budget_daily: int | None = None
+    token_budget_monthly: int | None = None
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
@@ -70,6 +73,13 @@ class Character:
     agent_role: str
     ttl: int | None = None
     knowledge: Knowledge | None = None
+    # Its model call (SPEC §13): a model of the MODELS allow-list (None: the MODEL setting),
+    # the sampling temperature and reply length (None: the provider's), and how many tokens
+    # each of its end users may spend per UTC day (None: no such budget).
+    model: str | None = None
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    end_user_daily_tokens: int | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -43,6 +43,8 @@ class ClientUpdate:
     phone: str | Keep | None = KEEP
     allowed_origins: tuple[str, ...] | Keep = KEEP
     end_user_daily_tokens: int | Keep | None = KEEP
+    token_budget_daily: int | Keep | None = KEEP
+    token_budget_monthly: int | Keep | None = KEEP
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,3 +67,7 @@ class CharacterPatch:
     agent_role: str | Keep | None = KEEP  # None is refused: the prompt is required
     ttl: int | Keep | None = KEEP
     knowledge: Knowledge | Keep | None = KEEP
+    model: str | Keep | None = KEEP
+    temperature: float | Keep | None = KEEP
+    max_output_tokens: int | Keep | None = KEEP
+    end_user_daily_tokens: int | Keep | None = KEEP

@@ -23,6 +23,10 @@ def character_view(c: Character) -> dict[str, Any]:
         }
         if k
         else None,
+        "model": c.model,
+        "temperature": c.temperature,
+        "max_output_tokens": c.max_output_tokens,
+        "end_user_daily_tokens": c.end_user_daily_tokens,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
     }

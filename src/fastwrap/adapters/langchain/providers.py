@@ -183,6 +183,8 @@ def build_chat_model(
     max_retries: int,
     temperature: float | None,
     traced: bool = False,
+    offline_without_key: bool = True,
+    variable: str = "MODEL",
 ) -> tuple[ChatModel, str]:
     """The chat model to share for the process's life, and its label for /health.
 
@@ -190,11 +192,14 @@ def build_chat_model(
     no key (Ollama). A provider whose package is missing → ConfigurationError naming the extra.
     `traced`: LangSmith tracing is on, so every reply goes through LangChain's run (`ainvoke`);
     otherwise an OpenAI model's replies take the plain lane when it applies (openai_chat.py).
+    `offline_without_key` False: no key means the provider's own (its package reads its
+    environment, e.g. ANTHROPIC_API_KEY), for a MODELS entry of another provider than MODEL's.
     """
     choice = resolve_model(model, provider, base_url)
-    if not api_key and not base_url and choice.provider not in KEYLESS:
+    keyless = not api_key and not base_url and choice.provider not in KEYLESS
+    if keyless and offline_without_key:
         return OfflineChatModel(), OFFLINE_LABEL
-    require_package(choice.provider)
+    require_package(choice.provider, variable)
     # Imported here: LangChain's import cost is paid only when a real model is configured.
     from fastwrap.adapters.langchain.chat_model import LangChainChatModel
 
@@ -211,7 +216,7 @@ def build_chat_model(
     except Exception as exc:  # the provider class refused its settings: still a start-up error
         reason = scrub(str(exc), [api_key])[:300]
         raise ConfigurationError(
-            f"MODEL={choice.label}: the provider rejected its settings: {reason}"
+            f"{variable}={choice.label}: the provider rejected its settings: {reason}"
         ) from exc
     secrets = (api_key,) if api_key else ()
     client = kwargs.get("http_async_client")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastwrap.adapters.bundles import LiveState
 from fastwrap.adapters.memory.conversations import InMemoryConversationStore
 from fastwrap.adapters.memory.rate_limit import InMemoryRateLimiter
+from fastwrap.adapters.memory.usage import InMemoryBudgetCounter
 from fastwrap.domain.model import HealthStatus
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.health import HealthProbe
@@ -27,4 +28,5 @@ def memory_live_state(clock: Clock, *, lock_wait_seconds: float, max_messages: i
         rate_limiter=InMemoryRateLimiter(clock),
         health=InProcessHealthProbe(),
         adapter=ADAPTER,
+        budgets=InMemoryBudgetCounter(clock),
     )

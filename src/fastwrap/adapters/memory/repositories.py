@@ -9,6 +9,7 @@ from fastwrap.adapters.memory.clients import InMemoryClientRepository, MemorySta
 from fastwrap.adapters.memory.documents import InMemoryDocumentStore
 from fastwrap.adapters.memory.jobs import InMemoryJobQueue
 from fastwrap.adapters.memory.keys import InMemoryEndUserTokenStore, InMemoryKeyStore
+from fastwrap.adapters.memory.usage import InMemoryUsageLedger
 from fastwrap.adapters.memory.vectors import InMemoryVectorIndex
 from fastwrap.domain.model import HealthStatus
 from fastwrap.ports.health import HealthProbe
@@ -44,4 +45,5 @@ def memory_storage(state: MemoryState | None = None) -> Storage:
         jobs=InMemoryJobQueue(state),
         keys=InMemoryKeyStore(state),
         tokens=InMemoryEndUserTokenStore(state),
+        usage=InMemoryUsageLedger(),
     )

@@ -90,12 +90,14 @@ def _tenant(character: Character) -> UUID:
 
 
 class CachedClientStore(ClientStore):
-    """Caches the lookup by key digest; everything else goes straight to `inner`."""
+    """Caches the lookups by key digest and of live clients by id (what every turn's budget
+    check reads); everything else goes straight to `inner`."""
 
     def __init__(self, inner: ClientStore, feed: ChangeFeed, max_entries: int) -> None:
         self._inner = inner
         self._feed = feed
         self._by_digest: TenantCache[str, Client] = TenantCache(feed, max_entries)
+        self._by_id: TenantCache[UUID, Client] = TenantCache(feed, max_entries)
 
     async def get_by_key_digest(self, digest: str) -> Client | None:
         return await self._by_digest.through(
@@ -125,7 +127,9 @@ class CachedClientStore(ClientStore):
         return deleted
 
     async def get(self, client_id: UUID, *, include_deleted: bool = False) -> Client | None:
-        return await self._inner.get(client_id, include_deleted=include_deleted)
+        if include_deleted:
+            return await self._inner.get(client_id, include_deleted=True)
+        return await self._by_id.through(client_id, lambda: self._inner.get(client_id), _client_id)
 
     async def get_by_email(self, email: str) -> Client | None:
         return await self._inner.get_by_email(email)

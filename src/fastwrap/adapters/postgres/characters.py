@@ -14,9 +14,14 @@ from fastwrap.domain.pagination import Cursor
 from fastwrap.domain.updates import KEEP, CharacterPatch, Keep
 from fastwrap.ports.repositories import CharacterRepository
 
-COLUMNS = "id, client_id, name, agent_role, ttl, knowledge, created_at, updated_at"
+COLUMNS = (
+    "id, client_id, name, agent_role, ttl, knowledge, created_at, updated_at,"
+    " model, temperature, max_output_tokens, end_user_daily_tokens"
+)
 
-INSERT = f"INSERT INTO characters ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+INSERT = f"""
+INSERT INTO characters ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+"""
 # Only the fields the patch names (a true flag) change, computed from the row as it is when the
 # update runs: two PATCHes of different fields at once both take effect.
 UPDATE = f"""
@@ -25,7 +30,11 @@ UPDATE characters SET
     agent_role = COALESCE($5, agent_role),
     ttl = CASE WHEN $6 THEN $7 ELSE ttl END,
     knowledge = CASE WHEN $8 THEN $9::jsonb ELSE knowledge END,
-    updated_at = $10
+    updated_at = $10,
+    model = CASE WHEN $11 THEN $12 ELSE model END,
+    temperature = CASE WHEN $13 THEN $14::double precision ELSE temperature END,
+    max_output_tokens = CASE WHEN $15 THEN $16::integer ELSE max_output_tokens END,
+    end_user_daily_tokens = CASE WHEN $17 THEN $18::bigint ELSE end_user_daily_tokens END
 WHERE id = $1 AND client_id = $2 AND deleted_at IS NULL
 RETURNING {COLUMNS}
 """
@@ -78,6 +87,10 @@ def _character(row: asyncpg.Record) -> Character:
         agent_role=row["agent_role"],
         ttl=row["ttl"],
         knowledge=knowledge_value(row["knowledge"]),
+        model=row["model"],
+        temperature=row["temperature"],
+        max_output_tokens=row["max_output_tokens"],
+        end_user_daily_tokens=row["end_user_daily_tokens"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
@@ -98,6 +111,7 @@ class PgCharacterRepository(CharacterRepository):
                 INSERT,
                 *(c.id, c.client_id, c.name, c.agent_role, c.ttl),
                 *(knowledge_json(c.knowledge), c.created_at, c.updated_at),
+                *(c.model, c.temperature, c.max_output_tokens, c.end_user_daily_tokens),
             )
 
     async def get(self, client_id: UUID, character_id: UUID) -> Character | None:
@@ -126,6 +140,10 @@ class PgCharacterRepository(CharacterRepository):
                 *(character_id, client_id, p.name is not KEEP, _set(p.name)),
                 _set(p.agent_role),
                 *(p.ttl is not KEEP, _set(p.ttl), p.knowledge is not KEEP, knowledge, at),
+                *(p.model is not KEEP, _set(p.model)),
+                *(p.temperature is not KEEP, _set(p.temperature)),
+                *(p.max_output_tokens is not KEEP, _set(p.max_output_tokens)),
+                *(p.end_user_daily_tokens is not KEEP, _set(p.end_user_daily_tokens)),
             )
         return _character(row) if row is not None else None
 

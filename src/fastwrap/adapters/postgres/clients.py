@@ -16,11 +16,12 @@ from fastwrap.ports.repositories import ClientReader, ClientRepository
 
 COLUMNS = (
     "id, email, password_hash, key_digest, is_admin, is_active, subscription, store_name, phone,"
-    " created_at, updated_at, allowed_origins, end_user_daily_tokens"
+    " created_at, updated_at, allowed_origins, end_user_daily_tokens,"
+    " token_budget_daily, token_budget_monthly"
 )
 READ_COLUMNS = f"{COLUMNS}, deleted_at"
 
-VALUES = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13"
+VALUES = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15"
 INSERT = f"INSERT INTO clients ({COLUMNS}) VALUES ({VALUES})"
 # Serialised by a transaction-scoped advisory lock, so two bootstraps cannot both see no admin.
 FIRST_ADMIN_LOCK = "SELECT pg_advisory_xact_lock(4242001001)"
@@ -46,6 +47,8 @@ UPDATE clients SET
     phone = CASE WHEN $11 THEN $12 ELSE phone END,
     allowed_origins = COALESCE($17, allowed_origins),
     end_user_daily_tokens = CASE WHEN $18 THEN $19 ELSE end_user_daily_tokens END,
+    token_budget_daily = CASE WHEN $20 THEN $21 ELSE token_budget_daily END,
+    token_budget_monthly = CASE WHEN $22 THEN $23 ELSE token_budget_monthly END,
     updated_at = $13
 WHERE id = $1 AND deleted_at IS NULL
     AND ($14::text IS NULL OR key_digest = $14)
@@ -120,6 +123,8 @@ def client_of(row: asyncpg.Record) -> Client:
         subscription=row["subscription"],
         store_name=row["store_name"],
         phone=row["phone"],
+        token_budget_daily=row["token_budget_daily"],
+        token_budget_monthly=row["token_budget_monthly"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         deleted_at=row["deleted_at"],
@@ -134,6 +139,7 @@ def _values(client: Client) -> tuple[object, ...]:
         *(c.id, c.email, c.password_hash, c.key_digest, c.is_admin, c.is_active),
         *(c.subscription, c.store_name, c.phone, c.created_at, c.updated_at),
         *(list(c.allowed_origins), c.end_user_daily_tokens),
+        *(c.token_budget_daily, c.token_budget_monthly),
     )
 
 
@@ -157,6 +163,8 @@ def _update_args(client_id: UUID, u: ClientUpdate, c: ClientCondition) -> tuple[
         *(c.key_digest, c.password_hash, c.is_active),
         None if u.allowed_origins is KEEP else list(u.allowed_origins),
         *_nullable(u.end_user_daily_tokens),
+        *_nullable(u.token_budget_daily),
+        *_nullable(u.token_budget_monthly),
     )
 
 

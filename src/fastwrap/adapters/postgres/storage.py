@@ -26,6 +26,7 @@ from fastwrap.adapters.postgres.keys import PgEndUserTokenStore, PgKeyStore
 from fastwrap.adapters.postgres.migrate import apply_migrations, check_embedding_dim, connect
 from fastwrap.adapters.postgres.pool import close_pool, create_pool
 from fastwrap.adapters.postgres.search_sql import VectorIndexShape
+from fastwrap.adapters.postgres.usage import PgUsageLedger
 from fastwrap.adapters.postgres.vectors import DEFAULT_EF_SEARCH, PgVectorIndex, session_settings
 from fastwrap.domain.model import HealthStatus
 from fastwrap.ports.health import HealthProbe
@@ -86,16 +87,22 @@ async def open_postgres_storage(
     embedding_dim: int,
     ef_search: int = DEFAULT_EF_SEARCH,
     lookup_cache_size: int = 0,
+    usage_synchronous_commit: bool = False,
 ) -> AsyncIterator[Storage]:
     """Storage on the database at `dsn` ("postgres", or "embedded" for the built-in server).
 
     `ef_search` is the HNSW candidate list of every search (recall against latency).
+    `usage_synchronous_commit`: the usage ledger's commits wait for the WAL flush (usage.py).
     `lookup_cache_size` > 0 keeps up to that many key and character lookups in memory, dropped
     as the database announces changes (cached.py); 0 asks the database every time.
     """
     iterative, shape = await prepare_database(dsn, embedding_dim)
     settings = session_settings(iterative_scan=iterative, ef_search=ef_search)
     pool = await create_pool(dsn, min_size=pool_min, max_size=pool_max, settings=settings)
+    commit = "on" if usage_synchronous_commit else "off"
+    usage_writes = await create_pool(
+        dsn, min_size=1, max_size=2, settings={"synchronous_commit": commit}
+    )
     clients: ClientStore = PgClientRepository(pool)
     characters: CharacterRepository = PgCharacterRepository(pool)
     keys: KeyStore = PgKeyStore(pool)
@@ -119,8 +126,10 @@ async def open_postgres_storage(
             jobs=PgJobQueue(pool),
             keys=keys,
             tokens=tokens,
+            usage=PgUsageLedger(pool, usage_writes),
         )
     finally:
         if feed is not None:
             await feed.close()
+        await close_pool(usage_writes)
         await close_pool(pool)

@@ -11,6 +11,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from fastwrap.adapters.bundles import LiveState
+from fastwrap.adapters.redis.budgets import RedisBudgetCounter
 from fastwrap.adapters.redis.client import (
     DEFAULT_KEY_PREFIX,
     Outage,
@@ -83,6 +84,7 @@ async def open_redis_live_state(
             rate_limiter=RedisRateLimiter(client, key_prefix),
             health=RedisHealthProbe(client),
             adapter=ADAPTER,
+            budgets=RedisBudgetCounter(client, key_prefix),
         )
     finally:
         await client.aclose()

@@ -18,6 +18,7 @@ from fastwrap.entrypoints.cli.documents import documents_app
 from fastwrap.entrypoints.cli.health import health
 from fastwrap.entrypoints.cli.keys import create_key, list_keys, revoke_key
 from fastwrap.entrypoints.cli.metrics_dir import prepare_metrics_dir
+from fastwrap.entrypoints.cli.usage import usage
 from fastwrap.entrypoints.cli.vectors import vectors_app
 from fastwrap.settings import Settings
 
@@ -102,6 +103,7 @@ app.command()(chat)
 app.add_typer(vectors_app, name="vectors", no_args_is_help=True)
 app.add_typer(documents_app, name="documents", no_args_is_help=True)
 app.command()(health)
+app.command()(usage)
 
 
 def main() -> None:

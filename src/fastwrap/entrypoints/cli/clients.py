@@ -9,7 +9,8 @@ import typer
 from fastwrap.domain.clients import IssuedKey
 from fastwrap.domain.model import Client, Page
 from fastwrap.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from fastwrap.entrypoints.cli.console import JsonFlag, print_json, print_rows, run
+from fastwrap.domain.updates import KEEP, Keep
+from fastwrap.entrypoints.cli.console import JsonFlag, fail, print_json, print_rows, run
 from fastwrap.entrypoints.cli.tenants import CLIENT_HEADER, client_json, client_row, find_client
 
 if TYPE_CHECKING:
@@ -136,3 +137,45 @@ def rotate(client: ClientArg, as_json: JsonFlag = False) -> None:
         err=True,
         fg="yellow",
     )
+
+
+def _budget_value(text: str | None) -> int | Keep | None:
+    """An option's value: absent → unchanged, `none` → removed, else a token count."""
+    if text is None:
+        return KEEP
+    if text.strip().lower() in {"none", "off", "null"}:
+        return None
+    try:
+        return int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        fail(f"{text!r} is not a token count (or `none` to remove the budget)")
+
+
+@clients_app.command("budget")
+def budget(
+    client: ClientArg,
+    daily: Annotated[str | None, typer.Option(help="Tokens per UTC day, or `none`.")] = None,
+    monthly: Annotated[str | None, typer.Option(help="Tokens per UTC month, or `none`.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show a client's token budgets, or change them (--daily / --monthly)."""
+    day, month = _budget_value(daily), _budget_value(monthly)
+
+    async def work(services: Services) -> Client:
+        found = await find_client(services, client)
+        if day is KEEP and month is KEEP:
+            return found
+        return await services.clients.set_budgets(found.id, daily=day, monthly=month)
+
+    updated = run(work)
+    values = {
+        "id": str(updated.id),
+        "email": updated.email,
+        "token_budget_daily": updated.token_budget_daily,
+        "token_budget_monthly": updated.token_budget_monthly,
+    }
+    if as_json:
+        print_json(values)
+        return
+    for field, value in values.items():
+        typer.echo(f"{field + ':':<22}{'none' if value is None else value}")

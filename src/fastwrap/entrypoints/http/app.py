@@ -32,6 +32,7 @@ from fastwrap.entrypoints.http.routes import (
     keys,
     meta,
     playground,
+    usage,
     vectors,
 )
 from fastwrap.entrypoints.http.routes.meta import package_version
@@ -115,7 +116,8 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
     )
     errors.install(app)
     # Routing tries the routes in this order: the hot paths first (chat, then characters).
-    for module in (chat, characters, vectors, documents, keys, auth, admin, meta, playground):
+    modules = (chat, characters, vectors, documents, keys, auth, admin, usage, meta, playground)
+    for module in modules:
         add_routes(app, module.router)
     metrics: MetricsExposition | None = container.metrics()
     if metrics is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -23,6 +24,30 @@ JsonFloat = Annotated[float, BeforeValidator(_json_number)]
 Ttl = Annotated[int, Field(ge=1, le=604_800), BeforeValidator(_json_number)]
 # A daily token budget (client settings): 0 to a trillion.
 TokenCount = Annotated[int, Field(ge=0, le=10**12), BeforeValidator(_json_number)]
+
+
+def _iso_timestamp(value: object) -> object:
+    """An RFC 3339 timestamp with its zone, as text: pydantic alone would also take `0.5`
+    (seconds since 1970) or a timestamp without a zone."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO-8601 timestamp with a time zone")
+    try:
+        parsed = datetime.fromisoformat(value.strip().upper())
+    except ValueError:
+        raise ValueError("must be an ISO-8601 timestamp, e.g. 2026-01-31T00:00:00Z") from None
+    if parsed.tzinfo is None:
+        raise ValueError("must name its time zone (e.g. Z or +02:00)")
+    return parsed
+
+
+IsoTimestamp = Annotated[datetime, BeforeValidator(_iso_timestamp)]
+# A character's model call and budgets (SPEC §13); the allow-list is checked by the domain.
+ModelName = Annotated[str, Field(min_length=1, max_length=200)]
+Temperature = Annotated[float, Field(ge=0.0, le=2.0), BeforeValidator(_json_number)]
+OutputTokens = Annotated[int, Field(ge=1, le=1_000_000), BeforeValidator(_json_number)]
+TokenBudget = Annotated[int, Field(ge=1, le=10**15), BeforeValidator(_json_number)]
 
 MAX_METADATA_DEPTH = 32
 

@@ -9,7 +9,16 @@ from uuid import UUID
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool
 
 from fastwrap.domain.model import Character, Client, Knowledge
-from fastwrap.entrypoints.http.json_types import JsonFloat, JsonInt, Metadata, Ttl
+from fastwrap.entrypoints.http.json_types import (
+    JsonFloat,
+    JsonInt,
+    Metadata,
+    ModelName,
+    OutputTokens,
+    Temperature,
+    TokenBudget,
+    Ttl,
+)
 from fastwrap.entrypoints.views import character_view
 
 CONVERSATION_ID = r"^[A-Za-z0-9._:-]{1,128}$"
@@ -69,10 +78,17 @@ class AdminClientOut(ClientOut):
     """What admins see: also whether (and when) the client was deleted."""
 
     deleted_at: datetime | None
+    token_budget_daily: int | None = None
+    token_budget_monthly: int | None = None
 
     @classmethod
     def of(cls, client: Client) -> AdminClientOut:
-        return cls(**ClientOut.of(client).model_dump(), deleted_at=client.deleted_at)
+        return cls(
+            **ClientOut.of(client).model_dump(),
+            deleted_at=client.deleted_at,
+            token_budget_daily=client.token_budget_daily,
+            token_budget_monthly=client.token_budget_monthly,
+        )
 
 
 class ClientWithKey(ClientOut):
@@ -121,6 +137,12 @@ class AdminClientPatch(BaseModel):
     subscription: Subscription | None = None
     store_name: StoreName | None = None
     phone: Phone | None = None
+    token_budget_daily: TokenBudget | None = Field(
+        default=None, description="Tokens per UTC day (SPEC §13); null removes the budget"
+    )
+    token_budget_monthly: TokenBudget | None = Field(
+        default=None, description="Tokens per UTC month; null removes the budget"
+    )
 
 
 # --- characters ----------------------------------------------------------------------------
@@ -148,6 +170,10 @@ class CharacterIn(BaseModel):
     agent_role: str = Field(min_length=1, max_length=20_000)
     ttl: Ttl | None = Field(default=None, validation_alias=AliasChoices("ttl", "TTL"))
     knowledge: KnowledgeIn | None = None
+    model: ModelName | None = None
+    temperature: Temperature | None = None
+    max_output_tokens: OutputTokens | None = None
+    end_user_daily_tokens: TokenBudget | None = None
 
 
 class CharacterPatchIn(BaseModel):
@@ -157,6 +183,10 @@ class CharacterPatchIn(BaseModel):
     agent_role: str | None = Field(default=None, min_length=1, max_length=20_000)
     ttl: Ttl | None = Field(default=None, validation_alias=AliasChoices("ttl", "TTL"))
     knowledge: KnowledgeIn | None = None
+    model: ModelName | None = None
+    temperature: Temperature | None = None
+    max_output_tokens: OutputTokens | None = None
+    end_user_daily_tokens: TokenBudget | None = None
 
 
 class KnowledgeOut(BaseModel):
@@ -172,6 +202,10 @@ class CharacterOut(BaseModel):
     agent_role: str
     ttl: int | None
     knowledge: KnowledgeOut | None
+    model: str | None = None
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    end_user_daily_tokens: int | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -188,6 +222,10 @@ class CharacterOut(BaseModel):
             )
             if k
             else None,
+            model=c.model,
+            temperature=c.temperature,
+            max_output_tokens=c.max_output_tokens,
+            end_user_daily_tokens=c.end_user_daily_tokens,
             created_at=c.created_at,
             updated_at=c.updated_at,
         )

@@ -84,6 +84,8 @@ async def update_client(
         subscription=body.subscription if "subscription" in sent else KEEP,
         store_name=body.store_name if "store_name" in sent else KEEP,
         phone=body.phone if "phone" in sent else KEEP,
+        token_budget_daily=body.token_budget_daily if "token_budget_daily" in sent else KEEP,
+        token_budget_monthly=body.token_budget_monthly if "token_budget_monthly" in sent else KEEP,
     )
     updated = await admin.services.clients.update(admin.client, client_id, changes)
     return ok("client updated", AdminClientOut.of(updated))

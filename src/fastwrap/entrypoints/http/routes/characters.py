@@ -20,6 +20,8 @@ from fastwrap.entrypoints.http.schemas import (
     Items,
 )
 
+# A character's model call and its end users' budget: sent → set (null clears), else kept.
+MODEL_FIELDS = ("model", "temperature", "max_output_tokens", "end_user_daily_tokens")
 router = APIRouter(
     prefix="/api/characters", tags=["characters"], responses=documented(*COMMON, 401, 403)
 )
@@ -35,6 +37,10 @@ async def create(body: CharacterIn, caller: WriteCaller) -> Envelope[CharacterOu
         agent_role=body.agent_role,
         ttl=body.ttl,
         knowledge=body.knowledge.to_domain() if body.knowledge else None,
+        model=body.model,
+        temperature=body.temperature,
+        max_output_tokens=body.max_output_tokens,
+        end_user_daily_tokens=body.end_user_daily_tokens,
     )
     character = await caller.services.characters.create(caller.client.id, draft)
     return ok("character created", CharacterOut.of(character))
@@ -69,6 +75,7 @@ async def update(
         knowledge=(body.knowledge.to_domain() if body.knowledge else None)
         if "knowledge" in sent
         else UNSET,
+        **{name: getattr(body, name) for name in MODEL_FIELDS if name in sent},
     )
     character = await caller.services.characters.update(caller.client.id, character_id, patch)
     return ok("character updated", CharacterOut.of(character))

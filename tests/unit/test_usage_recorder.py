@@ -1,0 +1,111 @@
+"""Group commit (domain/recorder.py): a record is durable when `record` returns, and
+concurrent records share writes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from fastwrap.adapters.memory.usage import InMemoryUsageLedger
+from fastwrap.domain.errors import Unavailable
+from fastwrap.domain.recorder import UsageRecorder
+from fastwrap.domain.usage import UsageQuery, UsageRecord
+
+CLIENT = uuid4()
+DAY = datetime(2026, 3, 10, tzinfo=UTC)
+
+
+class CountingLedger(InMemoryUsageLedger):
+    """The in-memory ledger, counting its writes; `down` makes every write fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[int] = []
+        self.down = False
+
+    async def record(self, records: Sequence[UsageRecord]) -> None:
+        await asyncio.sleep(0)  # a write takes time: others arrive meanwhile
+        if self.down:
+            raise Unavailable("database unavailable")
+        self.writes.append(len(records))
+        await super().record(records)
+
+
+def a_record() -> UsageRecord:
+    return UsageRecord(
+        id=uuid4(), client_id=CLIENT, key_id=None, character_id=None, end_user=None,
+        model="m", input_tokens=1, output_tokens=1, estimated=False, latency_ms=1,
+        outcome="ok", created_at=DAY,
+    )  # fmt: skip
+
+
+async def stored(ledger: InMemoryUsageLedger) -> int:
+    query = UsageQuery(
+        client_id=CLIENT, since=DAY, until=datetime(2026, 3, 11, tzinfo=UTC),
+        group_by="day", limit=10,
+    )  # fmt: skip
+    rows = await ledger.report(query)
+    return rows[0].requests if rows else 0
+
+
+async def test_concurrent_records_share_writes_and_are_stored_when_awaited() -> None:
+    ledger = CountingLedger()
+    recorder = UsageRecorder(ledger)
+
+    await asyncio.gather(*(recorder.record(a_record()) for _ in range(50)))
+
+    assert await stored(ledger) == 50
+    assert sum(ledger.writes) == 50
+    assert len(ledger.writes) < 50  # those that came together were written together
+
+
+async def test_batches_are_bounded() -> None:
+    ledger = CountingLedger()
+    recorder = UsageRecorder(ledger, max_batch=8)
+
+    await asyncio.gather(*(recorder.record(a_record()) for _ in range(30)))
+
+    assert max(ledger.writes) <= 8
+    assert await stored(ledger) == 30
+
+
+async def test_a_failed_write_fails_its_records_and_the_next_one_writes_again() -> None:
+    ledger = CountingLedger()
+    recorder = UsageRecorder(ledger)
+    ledger.down = True
+
+    with pytest.raises(Unavailable):
+        await recorder.record(a_record())
+
+    ledger.down = False
+    await recorder.record(a_record())
+    assert await stored(ledger) == 1
+
+
+async def test_submitted_records_are_written_by_shutdown() -> None:
+    ledger = CountingLedger()
+    recorder = UsageRecorder(ledger)
+    for _ in range(5):
+        recorder.submit(a_record())
+
+    await recorder.aclose()
+
+    assert await stored(ledger) == 5
+
+
+async def test_a_caller_that_stops_waiting_still_has_its_record_written() -> None:
+    ledger = CountingLedger()
+    recorder = UsageRecorder(ledger)
+    waiting = asyncio.create_task(recorder.record(a_record()))
+    await asyncio.sleep(0)
+
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await recorder.aclose()
+
+    assert await stored(ledger) == 1
