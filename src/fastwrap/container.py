@@ -34,6 +34,7 @@ from fastwrap.adapters.security.hashing import BcryptPasswordHasher, Sha256ApiKe
 from fastwrap.domain.characters import CharacterService
 from fastwrap.domain.chat import ChatService, HistoryBudget
 from fastwrap.domain.clients import ClientService
+from fastwrap.domain.conversations import ConversationService
 from fastwrap.domain.documents import JOB_KIND, DocumentJob, DocumentService
 from fastwrap.domain.errors import ConfigurationError
 from fastwrap.domain.health import HealthService
@@ -42,6 +43,7 @@ from fastwrap.domain.internal_key import InternalKey
 from fastwrap.domain.jobs import Doorbell, JobService, JobWorker
 from fastwrap.domain.logins import LimitedLogins
 from fastwrap.domain.model import RateLimit
+from fastwrap.domain.responses import ResponseService
 from fastwrap.domain.vectors import VectorService
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.embeddings import Embedder
@@ -199,6 +201,8 @@ class Services:
     logins: LimitedLogins
     characters: CharacterService
     chat: ChatService
+    responses: ResponseService
+    conversations: ConversationService
     vectors: VectorService
     imports: ImportService
     documents: DocumentService
@@ -315,6 +319,15 @@ class Container(containers.DeclarativeContainer):
             max_chars=settings.provided.history_max_chars,
         ),
     )
+    response_service = providers.Singleton(
+        ResponseService, chat=chat_service, conversations=conversations, clock=clock
+    )
+    conversation_service = providers.Singleton(
+        ConversationService,
+        conversations=conversations,
+        clock=clock,
+        default_ttl=settings.provided.conversation_ttl_seconds,
+    )
     health_service = providers.Singleton(
         _health, storage, live_state, chat_model.provided[1], embedder.provided[1]
     )
@@ -324,6 +337,8 @@ class Container(containers.DeclarativeContainer):
         logins=logins,
         characters=character_service,
         chat=chat_service,
+        responses=response_service,
+        conversations=conversation_service,
         vectors=vector_service,
         imports=import_service,
         documents=document_service,

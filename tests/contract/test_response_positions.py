@@ -1,0 +1,417 @@
+"""Responses and conversations as domain use cases, over both conversation stores: chaining,
+forking, store=false, instructions, input items, and conversations created with items — the
+one turn of ChatService underneath (SPEC §12)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from uuid import UUID
+
+import pytest
+
+from fastwrap.adapters.langchain.hashing import HashingEmbedder
+from fastwrap.adapters.memory.repositories import memory_storage
+from fastwrap.domain.chat import ChatService, HistoryBudget, TurnRequest
+from fastwrap.domain.conversations import ConversationService, ItemPage
+from fastwrap.domain.errors import Conflict, Invalid, NotFound, UpstreamFailed
+from fastwrap.domain.model import Character, ChatDelta, PromptMessage
+from fastwrap.domain.responses import (
+    Response,
+    ResponseRef,
+    ResponseRequest,
+    ResponseService,
+    item_id,
+)
+from fastwrap.domain.vectors import VectorService
+from tests.contract.seeds import add_client
+from tests.support.chat import ScriptedModel
+from tests.support.redis import ConversationCase
+
+TTL = 3600
+
+
+@dataclass
+class Desk:
+    responses: ResponseService
+    conversations: ConversationService
+    chat: ChatService
+    model: ScriptedModel
+    case: ConversationCase
+    tenant: UUID
+    pirate: Character
+    parrot: Character
+
+    def ask(
+        self, *texts: str, character: Character | None = None, **fields: object
+    ) -> ResponseRequest:
+        """A request whose input is `texts`, alternating user/assistant and ending as user."""
+        roles = ["user" if (len(texts) - i) % 2 else "assistant" for i in range(len(texts))]
+        return ResponseRequest(
+            character_id=(character or self.pirate).id,
+            model="Pirate",
+            input=tuple(
+                PromptMessage(role=r, content=t) for r, t in zip(roles, texts, strict=True)
+            ),  # type: ignore[arg-type]
+            **fields,  # type: ignore[arg-type]
+        )
+
+    async def create(self, *texts: str, **fields: object) -> Response:
+        return await self.responses.create(self.tenant, self.ask(*texts, **fields))
+
+    async def contents(self, conversation_id: str | None) -> list[tuple[int, str, str]]:
+        assert conversation_id is not None
+        found = await self.case.store.get(self.tenant, conversation_id)
+        assert found is not None
+        return [(m.seq, m.role, m.content) for m in found.messages]
+
+    def last_prompt(self) -> list[tuple[str, str]]:
+        return [(m.role, m.content) for m in self.model.prompts[-1]]
+
+
+@pytest.fixture
+async def desk(conversation_store: ConversationCase) -> Desk:
+    case = conversation_store
+    storage = memory_storage()
+    model = ScriptedModel(case.clock)
+    vectors = VectorService(index=storage.vectors, embedder=HashingEmbedder(64), clock=case.clock)
+    chat = ChatService(
+        characters=storage.characters,
+        conversations=case.store,
+        model=model,
+        vectors=vectors,
+        clock=case.clock,
+        default_ttl=TTL,
+        budget=HistoryBudget(),
+    )
+    tenant = await add_client(storage, case.clock.now())
+    characters = []
+    for name, role in (("Pirate", "You are a pirate."), ("Parrot", "You repeat.")):
+        now = case.clock.now()
+        character = Character(
+            id=UUID(int=len(characters) + 1),
+            client_id=tenant,
+            name=name,
+            agent_role=role,
+            created_at=now,
+            updated_at=now,
+        )
+        await storage.characters.add(character)
+        characters.append(character)
+    return Desk(
+        responses=ResponseService(chat=chat, conversations=case.store, clock=case.clock),
+        conversations=ConversationService(
+            conversations=case.store, clock=case.clock, default_ttl=TTL
+        ),
+        chat=chat,
+        model=model,
+        case=case,
+        tenant=tenant,
+        pirate=characters[0],
+        parrot=characters[1],
+    )
+
+
+async def test_a_response_starts_a_conversation_and_the_next_continues_it(desk: Desk) -> None:
+    first = await desk.create("Ahoy")
+    second = await desk.create("And the map?", previous_response_id=first.id)
+
+    assert first.conversation_id is not None
+    assert second.conversation_id == first.conversation_id
+    assert (second.previous_response_id, second.text, second.status) == (
+        first.id,
+        "Arr, matey",
+        "completed",
+    )
+    assert desk.last_prompt() == [
+        ("system", "You are a pirate."),
+        ("user", "Ahoy"),
+        ("assistant", "Arr, matey"),
+        ("user", "And the map?"),
+    ]
+    assert await desk.contents(first.conversation_id) == [
+        (1, "user", "Ahoy"),
+        (2, "assistant", "Arr, matey"),
+        (3, "user", "And the map?"),
+        (4, "assistant", "Arr, matey"),
+    ]
+    found = await desk.responses.get(desk.tenant, second.id)
+    assert replace(found, expires_at=None) == replace(second, expires_at=None)
+
+
+async def test_continuing_an_earlier_response_forks_and_leaves_the_original(desk: Desk) -> None:
+    first = await desk.create("Ahoy")
+    await desk.create("And the map?", previous_response_id=first.id)
+    original = await desk.contents(first.conversation_id)
+
+    fork = await desk.create("Where is the ship?", previous_response_id=first.id)
+
+    assert fork.conversation_id not in (None, first.conversation_id)
+    assert desk.last_prompt() == [
+        ("system", "You are a pirate."),
+        ("user", "Ahoy"),
+        ("assistant", "Arr, matey"),
+        ("user", "Where is the ship?"),
+    ]
+    assert await desk.contents(first.conversation_id) == original
+    assert await desk.contents(fork.conversation_id) == [
+        (1, "user", "Ahoy"),
+        (2, "assistant", "Arr, matey"),
+        (3, "user", "Where is the ship?"),
+        (4, "assistant", "Arr, matey"),
+    ]
+    after_fork = await desk.create("Sail on", previous_response_id=fork.id)
+    assert after_fork.conversation_id == fork.conversation_id  # the fork's latest: appended
+
+
+async def test_two_turns_from_the_same_latest_response_append_once_and_fork_once(
+    desk: Desk,
+) -> None:
+    first = await desk.create("Ahoy")
+
+    one, two = await asyncio.gather(
+        desk.create("one", previous_response_id=first.id),
+        desk.create("two", previous_response_id=first.id),
+    )
+
+    assert sorted(
+        [one.conversation_id == first.conversation_id, two.conversation_id == first.conversation_id]
+    ) == [False, True]
+    assert len(await desk.contents(first.conversation_id)) == 4
+
+
+async def test_instructions_are_for_that_response_only(desk: Desk) -> None:
+    first = await desk.create("Ahoy", instructions="Answer in French.")
+    assert desk.last_prompt()[:2] == [
+        ("system", "You are a pirate."),
+        ("system", "Answer in French."),
+    ]
+    await desk.create("Again", previous_response_id=first.id)
+
+    assert ("system", "Answer in French.") not in desk.last_prompt()
+    assert (await desk.responses.get(desk.tenant, first.id)).instructions == "Answer in French."
+    assert all(role != "system" for _, role, _ in await desk.contents(first.conversation_id))
+
+
+async def test_system_messages_in_the_input_are_instructions_and_not_stored(desk: Desk) -> None:
+    request = ResponseRequest(
+        character_id=desk.pirate.id,
+        model="Pirate",
+        input=(
+            PromptMessage(role="system", content="Be brief."),
+            PromptMessage(role="user", content="Hi"),
+        ),
+    )
+    response = await desk.responses.create(desk.tenant, request)
+
+    assert desk.last_prompt() == [
+        ("system", "You are a pirate."),
+        ("system", "Be brief."),
+        ("user", "Hi"),
+    ]
+    assert await desk.contents(response.conversation_id) == [
+        (1, "user", "Hi"),
+        (2, "assistant", "Arr, matey"),
+    ]
+
+
+async def test_unstored_responses_store_nothing_and_cannot_be_continued(desk: Desk) -> None:
+    first = await desk.create("Ahoy")
+    before = await desk.contents(first.conversation_id)
+
+    loose = await desk.create("Ahoy", store=False)
+    reading = await desk.create("And?", previous_response_id=first.id, store=False)
+
+    assert loose.conversation_id is None
+    assert ResponseRef.decode(loose.id).conversation_id is None
+    assert reading.conversation_id == first.conversation_id
+    assert ("user", "Ahoy") in desk.last_prompt()  # it read the history
+    assert await desk.contents(first.conversation_id) == before
+    with pytest.raises(Invalid, match="store: false"):
+        await desk.create("More", previous_response_id=loose.id)
+    with pytest.raises(NotFound):
+        await desk.responses.get(desk.tenant, loose.id)
+
+
+async def test_refusals(desk: Desk) -> None:
+    first = await desk.create("Ahoy")
+    assert first.conversation_id is not None
+    with pytest.raises(Invalid, match="not both"):
+        await desk.create("x", previous_response_id=first.id, conversation_id=first.conversation_id)
+    with pytest.raises(NotFound):
+        await desk.create("x", previous_response_id="resp_nonsense")
+    ends_with_a_reply = (
+        PromptMessage(role="user", content="q"),
+        PromptMessage(role="assistant", content="a"),
+    )
+    with pytest.raises(Invalid, match="end with a user message"):
+        await desk.responses.create(desk.tenant, replace(desk.ask("q"), input=ends_with_a_reply))
+    with pytest.raises(Conflict):
+        await desk.create("x", previous_response_id=first.id, character=desk.parrot)
+    with pytest.raises(Invalid, match="metadata"):
+        await desk.create("x", metadata={"k": 1})
+    assert len(await desk.contents(first.conversation_id)) == 2
+
+
+async def test_input_items_and_deleting_a_response(desk: Desk) -> None:
+    first = await desk.create("Ahoy")
+    second = await desk.create("Q1", "A1", "Q2", previous_response_id=first.id)
+    third = await desk.create("Last", previous_response_id=second.id)
+
+    conversation_id, inputs = await desk.responses.input_items(desk.tenant, second.id)
+    assert conversation_id == first.conversation_id
+    assert [(m.role, m.content) for m in inputs] == [
+        ("user", "Q1"),
+        ("assistant", "A1"),
+        ("user", "Q2"),
+    ]
+
+    await desk.responses.delete(desk.tenant, second.id)
+
+    with pytest.raises(NotFound):
+        await desk.responses.get(desk.tenant, second.id)
+    with pytest.raises(NotFound):
+        await desk.responses.delete(desk.tenant, second.id)
+    assert [c for _, _, c in await desk.contents(first.conversation_id)] == [
+        "Ahoy",
+        "Arr, matey",
+        "Last",
+        "Arr, matey",
+    ]
+    assert (await desk.responses.get(desk.tenant, third.id)).text == "Arr, matey"
+
+
+async def test_a_response_dies_with_its_conversation_even_if_the_id_is_used_again(
+    desk: Desk,
+) -> None:
+    first = await desk.create("Ahoy", conversation_id="c1")
+    await desk.chat.forget(desk.tenant, "c1")
+    await desk.chat.turn(
+        desk.tenant, TurnRequest(character_id=desk.pirate.id, content="New", conversation_id="c1")
+    )
+
+    with pytest.raises(NotFound):
+        await desk.responses.get(desk.tenant, first.id)  # message 2 exists again, but not it
+    with pytest.raises(NotFound):
+        await desk.create("x", previous_response_id=first.id)
+
+
+async def test_a_chat_conversation_continues_as_responses_and_back(desk: Desk) -> None:
+    await desk.chat.turn(
+        desk.tenant,
+        TurnRequest(character_id=desk.pirate.id, content="Ahoy", conversation_id="shared"),
+    )
+    response = await desk.create("Via responses", conversation_id="shared")
+    await desk.chat.turn(
+        desk.tenant,
+        TurnRequest(character_id=desk.pirate.id, content="Via chat", conversation_id="shared"),
+    )
+
+    assert response.conversation_id == "shared"
+    assert [c for _, r, c in await desk.contents("shared") if r == "user"] == [
+        "Ahoy",
+        "Via responses",
+        "Via chat",
+    ]
+    assert ("user", "Via responses") in desk.last_prompt()
+
+
+async def test_a_stream_names_its_response_first_and_stores_it_last(desk: Desk) -> None:
+    first = await desk.create("Ahoy")
+    events = [
+        e
+        async for e in await desk.responses.stream(
+            desk.tenant, desk.ask("More", previous_response_id=first.id)
+        )
+    ]
+
+    started, *deltas, done = events
+    assert isinstance(started, Response) and isinstance(done, Response)
+    assert (started.status, done.status, started.id, started.item_id) == (
+        "in_progress",
+        "completed",
+        done.id,
+        done.item_id,
+    )
+    assert (
+        "".join(d.content for d in deltas if isinstance(d, ChatDelta)) == done.text == "Arr, matey"
+    )
+    assert (await desk.responses.get(desk.tenant, done.id)).text == "Arr, matey"
+
+
+async def test_a_stream_that_fails_stores_nothing(desk: Desk) -> None:
+    first = await desk.create("Ahoy")
+    desk.model.fail(UpstreamFailed("boom"), after=1)
+
+    stream = await desk.responses.stream(
+        desk.tenant, desk.ask("More", previous_response_id=first.id)
+    )
+    with pytest.raises(UpstreamFailed):
+        async for _ in stream:
+            pass
+
+    assert len(await desk.contents(first.conversation_id)) == 2
+
+
+async def test_a_conversation_created_with_items_is_bound_by_its_first_response(desk: Desk) -> None:
+    created = await desk.conversations.create(
+        desk.tenant,
+        metadata={"topic": "ships"},
+        items=(
+            PromptMessage(role="user", content="I like ships"),
+            PromptMessage(role="assistant", content="Noted"),
+        ),
+    )
+    assert created.character_id is None
+
+    response = await desk.create("What do I like?", conversation_id=created.id)
+
+    assert ("user", "I like ships") in desk.last_prompt()
+    bound = await desk.conversations.get(desk.tenant, created.id)
+    assert (bound.character_id, bound.metadata) == (desk.pirate.id, {"topic": "ships"})
+    with pytest.raises(Conflict):
+        await desk.create("x", conversation_id=created.id, character=desk.parrot)
+    assert response.conversation_id == created.id
+
+    updated = await desk.conversations.update(desk.tenant, created.id, {"topic": "maps"})
+    assert updated.metadata == {"topic": "maps"}
+    await desk.conversations.delete(desk.tenant, created.id)
+    with pytest.raises(NotFound):
+        await desk.conversations.get(desk.tenant, created.id)
+    with pytest.raises(NotFound):
+        await desk.responses.get(desk.tenant, response.id)
+
+
+async def test_items_come_in_pages_either_way(desk: Desk) -> None:
+    first = await desk.create("one")
+    await desk.create("two", previous_response_id=first.id)
+    assert first.conversation_id is not None
+
+    newest = await desk.conversations.items(desk.tenant, first.conversation_id, limit=3)
+    rest = await desk.conversations.items(
+        desk.tenant, first.conversation_id, limit=3, after=newest_id(newest, first.conversation_id)
+    )
+    oldest = await desk.conversations.items(
+        desk.tenant, first.conversation_id, order="asc", limit=2
+    )
+
+    assert [m.seq for m in newest.items] == [4, 3, 2]
+    assert newest.has_more
+    assert ([m.seq for m in rest.items], rest.has_more) == ([1], False)
+    assert [m.seq for m in oldest.items] == [1, 2]
+    with pytest.raises(Invalid):
+        await desk.conversations.items(desk.tenant, first.conversation_id, after="msg_bogus")
+
+
+def newest_id(page: ItemPage, conversation_id: str) -> str:
+    return item_id(conversation_id, page.items[-1].seq)
+
+
+async def test_a_conversation_expires_with_its_responses(desk: Desk) -> None:
+    first = await desk.create("Ahoy")
+    await desk.case.advance(TTL + 1)
+
+    with pytest.raises(NotFound):
+        await desk.responses.get(desk.tenant, first.id)
+    with pytest.raises(NotFound):
+        await desk.create("More", previous_response_id=first.id)
