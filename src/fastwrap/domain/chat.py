@@ -8,7 +8,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from fastwrap.domain.errors import Conflict, Invalid, NotFound
+from fastwrap.domain.errors import (
+    CharacterMismatch,
+    CharacterNotFound,
+    EndUserMismatch,
+    Invalid,
+    NotFound,
+)
 from fastwrap.domain.model import (
     Character,
     ChatDelta,
@@ -126,7 +132,7 @@ class ChatService:
         )
         character = await self._characters.get(client_id, request.character_id)
         if character is None:
-            raise NotFound("character not found")
+            raise CharacterNotFound("character not found")
         return character, conversation_id, await self._knowledge(character, request.content)
 
     async def _knowledge(self, character: Character, content: str) -> tuple[SearchHit, ...]:
@@ -273,9 +279,9 @@ def check_binding(conversation: Conversation, character_id: UUID, end_user: str 
     if conversation.character_id is None:
         return
     if conversation.character_id != character_id:
-        raise Conflict("conversation_id belongs to another character")
+        raise CharacterMismatch("conversation_id belongs to another character")
     if end_user is not None and conversation.end_user != end_user:
-        raise Conflict("conversation_id belongs to another end user")
+        raise EndUserMismatch("conversation_id belongs to another end user")
 
 
 def visible_to(conversation: Conversation, end_user: str | None) -> bool:
