@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from fastwrap.domain.errors import NotFound
+from fastwrap.domain.errors import CharacterNotFound, NotFound
 from fastwrap.domain.model import (
     Character,
     ChatDelta,
@@ -103,7 +103,7 @@ class ChatService:
         )
         character = await self._characters.get(client_id, request.character_id)
         if character is None:
-            raise NotFound("character not found")
+            raise CharacterNotFound("character not found")
         return character, conversation_id, await self._knowledge(character, request.content)
 
     async def _knowledge(self, character: Character, content: str) -> tuple[SearchHit, ...]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from fastwrap.domain.errors import Conflict, Invalid, NotFound
+from fastwrap.domain.errors import CharacterMismatch, EndUserMismatch, Invalid, NotFound
 from fastwrap.domain.model import (
     Character,
     ChatReply,
@@ -120,9 +120,9 @@ def check_binding(conversation: Conversation, character_id: UUID, end_user: str 
     if conversation.character_id is None:
         return
     if conversation.character_id != character_id:
-        raise Conflict("conversation_id belongs to another character")
+        raise CharacterMismatch("conversation_id belongs to another character")
     if end_user is not None and conversation.end_user != end_user:
-        raise Conflict("conversation_id belongs to another end user")
+        raise EndUserMismatch("conversation_id belongs to another end user")
 
 
 def is_latest(conversation: Conversation | None, after: Position) -> bool:

@@ -23,9 +23,12 @@ from fastwrap.domain.errors import DomainError, Unavailable
 from fastwrap.domain.model import Client, RateDecision, RateLimit
 from fastwrap.domain.rate_limits import RateCheck, ip_owner
 from fastwrap.entrypoints.http.error_bodies import send_error
+from fastwrap.entrypoints.http.openai.errors import is_openai
 
 AUTH_PATHS = frozenset({"/auth/signup", "/auth/login", "/internal/bootstrap-admin"})
 UNLIMITED_PATHS = frozenset({"/health", "/", "/docs", "/openapi.json", "/docs/oauth2-redirect"})
+# The turns (a model call each) that count against RATE_LIMIT_CHAT; everything else, RATE_LIMIT_API.
+CHAT_PATHS = frozenset({"/api/chat", "/v1/chat/completions", "/v1/responses"})
 # The request state's entry for the key's client, or the error that refused the key.
 AUTHENTICATED = "authenticated"
 
@@ -62,11 +65,20 @@ def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
     return any(ip in network for network in trusted)
 
 
-def _api_key(scope: Scope) -> str | None:
+def request_key(scope: Scope) -> str | None:
+    """The request's API key: `x-api-key`, or on `/v1` (OpenAI's clients) also
+    `Authorization: Bearer <key>`. The middleware and the routes' dependencies both read it
+    here, so they always look up the same key."""
+    bearer: str | None = None
     for key, value in scope.get("headers", ()):
         if key == b"x-api-key":
             return bytes(value).decode("latin-1")  # as Starlette's Headers decode it
-    return None
+        if key == b"authorization":
+            bearer = bytes(value).decode("latin-1")
+    if bearer is None or not is_openai(scope["path"]):
+        return None
+    scheme, _, credentials = bearer.partition(" ")
+    return (credentials.strip() or None) if scheme.lower() == "bearer" else None
 
 
 def authenticated(scope: Scope) -> Client | DomainError | None:
@@ -98,14 +110,14 @@ class RateLimitMiddleware:
             # The seam for SPEC §8's end-user tokens: a token's own budget joins this list,
             # under the client's owner (the same Redis Cluster slot as the client's budget).
             owner = f"client:{client.id}"
-            if scope["path"] == "/api/chat" and scope["method"] == "POST":
+            if scope["path"] in CHAT_PATHS and scope["method"] == "POST":
                 checks.append(RateCheck(owner, "chat", b.chat))
             else:
                 checks.append(RateCheck(owner, "api", b.api))
         return checks
 
     async def _client(self, services: Services, scope: Scope) -> Client | None:
-        key = _api_key(scope)
+        key = request_key(scope)
         if not key:
             return None
         state = scope.setdefault("state", {})
@@ -135,7 +147,7 @@ class RateLimitMiddleware:
         if decision is None:
             await self.app(scope, receive, send)
             return
-        headers = _headers(decision)
+        headers = _headers(decision, openai=is_openai(scope["path"]))
         if not decision.allowed:
             retry = str(max(1, math.ceil(decision.retry_after))).encode()
             detail = f"rate limit exceeded; retry in {retry.decode()} s"
@@ -155,9 +167,16 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def _headers(decision: RateDecision) -> list[tuple[bytes, bytes]]:
-    return [
-        (b"ratelimit-limit", str(decision.limit).encode()),
-        (b"ratelimit-remaining", str(max(0, decision.remaining)).encode()),
-        (b"ratelimit-reset", str(max(0, math.ceil(decision.reset_after))).encode()),
-    ]
+def _headers(decision: RateDecision, *, openai: bool) -> list[tuple[bytes, bytes]]:
+    limit = str(decision.limit).encode()
+    remaining = str(max(0, decision.remaining)).encode()
+    reset = str(max(0, math.ceil(decision.reset_after))).encode()
+    headers = [(b"ratelimit-limit", limit), (b"ratelimit-remaining", remaining)]
+    headers.append((b"ratelimit-reset", reset))
+    if openai:  # the same budget under the names OpenAI's clients read
+        headers += [
+            (b"x-ratelimit-limit-requests", limit),
+            (b"x-ratelimit-remaining-requests", remaining),
+            (b"x-ratelimit-reset-requests", reset + b"s"),
+        ]
+    return headers

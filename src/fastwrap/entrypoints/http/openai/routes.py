@@ -1,0 +1,9 @@
+"""Every `/v1` router, in the order routing tries them (the turn first)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from fastwrap.entrypoints.http.openai import models
+
+ROUTERS: tuple[APIRouter, ...] = (models.router,)
