@@ -326,7 +326,8 @@ async def test_a_stream_names_its_response_first_and_stores_it_last(desk: Desk) 
     ]
 
     started, *deltas, done = events
-    assert isinstance(started, Response) and isinstance(done, Response)
+    assert isinstance(started, Response)
+    assert isinstance(done, Response)
     assert (started.status, done.status, started.id, started.item_id) == (
         "in_progress",
         "completed",

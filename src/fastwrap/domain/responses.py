@@ -41,6 +41,14 @@ UNSTORED = "response was not stored (store: false) and cannot be continued"
 METADATA_KEYS, METADATA_KEY_CHARS, METADATA_VALUE_CHARS = 16, 64, 512
 
 
+class InvalidField(Invalid):
+    """Invalid input that names the request field it is about (OpenAI's `param`)."""
+
+    def __init__(self, detail: str, param: str) -> None:
+        super().__init__(detail)
+        self.param = param
+
+
 def _pack(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
@@ -87,7 +95,7 @@ def item_seq(conversation_id: str, value: str) -> int:
     raw = _unpack(value.removeprefix(ITEM_PREFIX)) or ""
     seq, _, of = raw.partition(".")
     if not value.startswith(ITEM_PREFIX) or not seq.isdigit() or of != conversation_id:
-        raise Invalid(f"{value!r} is not an item of this conversation")
+        raise InvalidField(f"{value!r} is not an item of this conversation", "after")
     return int(seq)
 
 
@@ -96,13 +104,16 @@ def check_metadata(metadata: JsonObject) -> JsonObject:
     if len(metadata) > METADATA_KEYS or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
     ):
-        raise Invalid(f"metadata is up to {METADATA_KEYS} string keys with string values")
+        raise InvalidField(
+            f"metadata is up to {METADATA_KEYS} string keys with string values", "metadata"
+        )
     if any(
         len(k) > METADATA_KEY_CHARS or len(v) > METADATA_VALUE_CHARS for k, v in metadata.items()
     ):
-        raise Invalid(
+        raise InvalidField(
             f"metadata keys are up to {METADATA_KEY_CHARS} characters, "
-            f"values up to {METADATA_VALUE_CHARS}"
+            f"values up to {METADATA_VALUE_CHARS}",
+            "metadata",
         )
     return dict(metadata)
 
@@ -193,17 +204,19 @@ class ResponseService:
 
     def _ask(self, request: ResponseRequest) -> _Asked:
         if request.conversation_id is not None and request.previous_response_id is not None:
-            raise Invalid("give conversation or previous_response_id, not both")
+            raise InvalidField(
+                "give conversation or previous_response_id, not both", "previous_response_id"
+            )
         *rest, last = request.input or (PromptMessage(role="system", content=""),)
         if last.role != "user":
-            raise Invalid("input must end with a user message")
+            raise InvalidField("input must end with a user message", "input")
         system = [m.content for m in rest if m.role == "system"]
         instructions = "\n\n".join(t for t in (request.instructions, *system) if t) or None
         conversation_id, after = request.conversation_id, None
         if request.previous_response_id is not None:
             ref = ResponseRef.decode(request.previous_response_id)
             if ref.conversation_id is None:
-                raise Invalid(UNSTORED)
+                raise InvalidField(UNSTORED, "previous_response_id")
             conversation_id, after = ref.conversation_id, ref.position()
         preceding = tuple(m for m in rest if m.role != "system")
         tag, now = secrets.token_hex(6), self._clock.now()

@@ -99,7 +99,7 @@ def body(message: str, kind: Kind, param: str | None = None) -> dict[str, Any]:
 
 def domain_body(exc: e.DomainError) -> tuple[int, dict[str, Any]]:
     kind = kind_of(exc)
-    param = exc.param if isinstance(exc, InvalidParam) else None
+    param = getattr(exc, "param", None)  # InvalidParam, or a domain error naming its field
     return kind.status, body(exc.detail, kind, param)
 
 

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from fastwrap.entrypoints.http.openai import models
+from fastwrap.entrypoints.http.openai import conversations, models, responses
 
-ROUTERS: tuple[APIRouter, ...] = (models.router,)
+ROUTERS: tuple[APIRouter, ...] = (responses.router, conversations.router, models.router)
