@@ -115,6 +115,7 @@ class ChatService:
             content,
             top_k=knowledge.top_k,
             entity_types=knowledge.entity_types,
+            mode=knowledge.mode,
         )
         return tuple(h for h in hits if h.score >= knowledge.min_score)
 
@@ -279,7 +280,7 @@ class ChatService:
         async with self._place(character, conversation_id, request) as place:
             question = self._question(request.content)
             prompt = build_prompt(character, hits, place.history, request)
-            reply = await self._model.reply(prompt)
+            reply = await self._model.reply(prompt, request.options, request.caller(character))
             expires_at = await self._store(place, character, question, reply, request)
         return self._result(character, place, request, reply, expires_at, hits)
 
@@ -322,7 +323,8 @@ class ChatService:
             prompt = build_prompt(character, hits, place.history, request)
             parts: list[str] = []
             usage = Usage()
-            async for delta in self._model.stream(prompt):
+            calling = self._model.stream(prompt, request.options, request.caller(character))
+            async for delta in calling:
                 parts.append(delta.content)
                 usage = delta.usage or usage
                 if delta.content:

@@ -23,10 +23,12 @@ from uuid import UUID
 from fastwrap.domain.chat import ChatService, TurnRequest, TurnResult, TurnStarted
 from fastwrap.domain.errors import Invalid, NotFound
 from fastwrap.domain.model import (
+    NO_OPTIONS,
     ChatDelta,
     Conversation,
     JsonObject,
     Message,
+    ModelOptions,
     PromptMessage,
     SearchHit,
     Usage,
@@ -132,6 +134,7 @@ class ResponseRequest:
     store: bool = True
     metadata: JsonObject = field(default_factory=dict)
     end_user: str | None = None
+    options: ModelOptions = NO_OPTIONS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -239,6 +242,7 @@ class ResponseService:
             after=after,
             store=request.store,
             details=details,
+            options=request.options,
         )
         return _Asked(turn=turn, tag=tag, request=request, created_at=now)
 

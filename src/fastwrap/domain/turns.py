@@ -10,11 +10,14 @@ from uuid import UUID
 
 from fastwrap.domain.errors import CharacterMismatch, EndUserMismatch, Invalid, NotFound
 from fastwrap.domain.model import (
+    NO_OPTIONS,
+    Caller,
     Character,
     ChatReply,
     Conversation,
     JsonObject,
     Message,
+    ModelOptions,
     PromptMessage,
     SearchHit,
     check_end_user,
@@ -43,7 +46,8 @@ class Position:
 class TurnRequest:
     """One turn. `end_user` is who the tenant's app says is talking (SPEC §13): a conversation
     started for an end user is continued only for that end user (or by the tenant itself,
-    naming none).
+    naming none). `options` tune this turn's model call; `key_id` is the key the tenant
+    authenticated with (None: its primary key, or no key at all), for the usage ledger.
 
     `instructions` are for this turn only (after the character's prompt, never stored);
     `preceding` are messages sent with the turn before `content`, stored with it. `after`
@@ -61,6 +65,16 @@ class TurnRequest:
     after: Position | None = None
     store: bool = True
     details: JsonObject | None = None
+    options: ModelOptions = NO_OPTIONS
+    key_id: UUID | None = None
+
+    def caller(self, character: Character) -> Caller:
+        return Caller(
+            client_id=character.client_id,
+            character_id=character.id,
+            key_id=self.key_id,
+            end_user=self.end_user,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fastwrap.domain.conversations import page
+from fastwrap.domain.model import ModelOptions
 from fastwrap.domain.responses import ResponseRequest
 from fastwrap.entrypoints.http.openai.auth import ChatCallerDep, ReadCallerDep
 from fastwrap.entrypoints.http.openai.errors import documented
@@ -86,6 +87,9 @@ async def create_response(body: ResponsesIn, caller: ChatCallerDep) -> Response:
         store=body.store is not False,
         metadata=body.metadata or {},
         end_user=body.user,
+        options=ModelOptions(
+            temperature=body.temperature, max_output_tokens=body.max_output_tokens
+        ),
     )
     if body.stream:
         stream = await services.responses.stream(client_id, request)
