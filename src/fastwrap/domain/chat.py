@@ -34,6 +34,7 @@ from fastwrap.ports.llm import ChatModel
 from fastwrap.ports.repositories import CharacterRepository
 
 MAX_CONTENT = 32_000
+MAX_CALLER_MESSAGES = 1_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,6 +55,23 @@ class TurnResult:
     character_id: UUID
     reply: ChatReply
     expires_at: datetime
+    sources: tuple[SearchHit, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompletionRequest:
+    """A stateless turn (SPEC §12): the caller sends the whole conversation, which the model
+    receives after the character's prompt and knowledge; nothing is stored."""
+
+    character_id: UUID
+    messages: tuple[PromptMessage, ...]
+    end_user: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompletionResult:
+    character_id: UUID
+    reply: ChatReply
     sources: tuple[SearchHit, ...]
 
 
@@ -84,18 +102,41 @@ def knowledge_prompt(hits: Sequence[SearchHit]) -> str:
     return "\n".join(lines)
 
 
+def preamble(character: Character, hits: Sequence[SearchHit]) -> list[PromptMessage]:
+    """What every prompt of the character starts with: its role, then its knowledge."""
+    prompt = [PromptMessage(role="system", content=character.agent_role)]
+    if hits:
+        prompt.append(PromptMessage(role="system", content=knowledge_prompt(hits)))
+    return prompt
+
+
 def build_prompt(
     character: Character,
     hits: Sequence[SearchHit],
     history: Sequence[Message],
     content: str,
 ) -> list[PromptMessage]:
-    prompt = [PromptMessage(role="system", content=character.agent_role)]
-    if hits:
-        prompt.append(PromptMessage(role="system", content=knowledge_prompt(hits)))
+    prompt = preamble(character, hits)
     prompt += [PromptMessage(role=m.role, content=m.content) for m in history]
     prompt.append(PromptMessage(role="user", content=content))
     return prompt
+
+
+def last_user_content(messages: Sequence[PromptMessage]) -> str | None:
+    return next((m.content for m in reversed(messages) if m.role == "user"), None)
+
+
+def check_caller_messages(messages: Sequence[PromptMessage]) -> str:
+    """The caller's messages of a stateless turn; returns the last user message's content (what
+    knowledge is searched with)."""
+    if not 1 <= len(messages) <= MAX_CALLER_MESSAGES:
+        raise Invalid(f"messages must hold 1-{MAX_CALLER_MESSAGES} messages")
+    if any(len(m.content) > MAX_CONTENT for m in messages):
+        raise Invalid(f"each message's content must be at most {MAX_CONTENT} characters")
+    content = last_user_content(messages)
+    if not content:
+        raise Invalid("messages must include a user message with content")
+    return content
 
 
 class ChatService:
@@ -134,6 +175,18 @@ class ChatService:
         if character is None:
             raise CharacterNotFound("character not found")
         return character, conversation_id, await self._knowledge(character, request.content)
+
+    async def _prepare_completion(
+        self, client_id: UUID, request: CompletionRequest
+    ) -> tuple[Character, tuple[SearchHit, ...], list[PromptMessage]]:
+        question = check_caller_messages(request.messages)
+        if request.end_user is not None:
+            check_end_user(request.end_user)
+        character = await self._characters.get(client_id, request.character_id)
+        if character is None:
+            raise CharacterNotFound("character not found")
+        hits = await self._knowledge(character, question)
+        return character, hits, [*preamble(character, hits), *request.messages]
 
     async def _knowledge(self, character: Character, content: str) -> tuple[SearchHit, ...]:
         knowledge = character.knowledge
@@ -235,14 +288,11 @@ class ChatService:
             question = self._question(request.content)
             history = self._checked_history(held.conversation, character, request.end_user)
             prompt = build_prompt(character, hits, history, request.content)
-            parts: list[str] = []
-            usage = Usage()
-            async for delta in self._model.stream(prompt):
-                parts.append(delta.content)
-                usage = delta.usage or usage
-                if delta.content:
-                    yield delta
-            reply = ChatReply(content="".join(parts), usage=usage)
+            async for event in self._relay(prompt):
+                if isinstance(event, ChatDelta):
+                    yield event
+                else:
+                    reply = event
             expires_at = await self._store(held, character, question, reply, request.end_user)
         yield TurnResult(
             conversation_id=conversation_id,
@@ -251,6 +301,41 @@ class ChatService:
             expires_at=expires_at,
             sources=hits,
         )
+
+    async def _relay(self, prompt: list[PromptMessage]) -> AsyncIterator[ChatDelta | ChatReply]:
+        """The model's deltas as they come (empty ones dropped), then the whole reply."""
+        parts: list[str] = []
+        usage = Usage()
+        async for delta in self._model.stream(prompt):
+            parts.append(delta.content)
+            usage = delta.usage or usage
+            if delta.content:
+                yield delta
+        yield ChatReply(content="".join(parts), usage=usage)
+
+    async def complete(self, client_id: UUID, request: CompletionRequest) -> CompletionResult:
+        """A stateless turn: the same prompt, knowledge and model call as `turn`, the history
+        being the caller's; nothing is stored and no conversation is held."""
+        character, hits, prompt = await self._prepare_completion(client_id, request)
+        reply = await self._model.reply(prompt)
+        return CompletionResult(character_id=character.id, reply=reply, sources=hits)
+
+    async def stream_complete(
+        self, client_id: UUID, request: CompletionRequest
+    ) -> AsyncIterator[ChatDelta | CompletionResult]:
+        """`complete`, streamed: deltas, then the CompletionResult. Validation and lookups
+        happen before the first yield."""
+        character, hits, prompt = await self._prepare_completion(client_id, request)
+        return self._stream_completion(character, hits, prompt)
+
+    async def _stream_completion(
+        self, character: Character, hits: tuple[SearchHit, ...], prompt: list[PromptMessage]
+    ) -> AsyncIterator[ChatDelta | CompletionResult]:
+        async for event in self._relay(prompt):
+            if isinstance(event, ChatDelta):
+                yield event
+            else:
+                yield CompletionResult(character_id=character.id, reply=event, sources=hits)
 
     async def conversation(
         self, client_id: UUID, conversation_id: str, *, end_user: str | None = None

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from fastwrap.entrypoints.http.openai import models
+from fastwrap.entrypoints.http.openai import chat, models
 
-ROUTERS: tuple[APIRouter, ...] = (models.router,)
+ROUTERS: tuple[APIRouter, ...] = (chat.router, models.router)
