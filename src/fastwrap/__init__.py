@@ -64,6 +64,8 @@ if TYPE_CHECKING:
     )
     from fastwrap.domain.health import HealthReport as HealthReport, HealthService as HealthService
     from fastwrap.domain.model import (
+        NO_OPTIONS as NO_OPTIONS,
+        Caller as Caller,
         Character as Character,
         ChatDelta as ChatDelta,
         ChatReply as ChatReply,
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
         HealthStatus as HealthStatus,
         Knowledge as Knowledge,
         Message as Message,
+        ModelOptions as ModelOptions,
         Page as Page,
         PromptMessage as PromptMessage,
         SearchHit as SearchHit,
@@ -112,6 +115,8 @@ _HOMES = {
         "UpstreamTimeout",
     ),
     "fastwrap.domain.model": (
+        "NO_OPTIONS",
+        "Caller",
         "Character",
         "ChatDelta",
         "ChatReply",
@@ -120,6 +125,7 @@ _HOMES = {
         "HealthStatus",
         "Knowledge",
         "Message",
+        "ModelOptions",
         "Page",
         "PromptMessage",
         "SearchHit",

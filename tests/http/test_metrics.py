@@ -21,7 +21,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from fastwrap.container import make_container
 from fastwrap.domain.errors import UpstreamFailed
-from fastwrap.domain.model import ChatDelta, ChatReply, PromptMessage, Usage
+from fastwrap.domain.model import (
+    NO_OPTIONS,
+    Caller,
+    ChatDelta,
+    ChatReply,
+    ModelOptions,
+    PromptMessage,
+    Usage,
+)
 from fastwrap.ports.llm import ChatModel
 from fastwrap.settings import Settings
 from tests.support.app import Tenant, app_client, hermetic_settings, make_character, sign_up
@@ -132,15 +140,25 @@ class GatedModel(ChatModel):
         self.inside = asyncio.Event()
         self.gate = asyncio.Event()
 
-    async def reply(self, messages: Sequence[PromptMessage]) -> ChatReply:
+    async def reply(
+        self,
+        messages: Sequence[PromptMessage],
+        options: ModelOptions = NO_OPTIONS,
+        caller: Caller | None = None,
+    ) -> ChatReply:
         self.inside.set()
         await self.gate.wait()
         if self.fail:
             raise UpstreamFailed("the provider answered 500")
         return ChatReply(content="late", usage=Usage(input_tokens=7, output_tokens=3))
 
-    async def stream(self, messages: Sequence[PromptMessage]) -> AsyncIterator[ChatDelta]:
-        yield ChatDelta(content=(await self.reply(messages)).content)
+    async def stream(
+        self,
+        messages: Sequence[PromptMessage],
+        options: ModelOptions = NO_OPTIONS,
+        caller: Caller | None = None,
+    ) -> AsyncIterator[ChatDelta]:
+        yield ChatDelta(content=(await self.reply(messages, options, caller)).content)
 
     async def aclose(self) -> None:
         return None

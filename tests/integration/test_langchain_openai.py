@@ -18,7 +18,15 @@ from fastwrap.adapters.langchain.openai_chat import MessagesInBodyChatOpenAI, pl
 from fastwrap.adapters.langchain.providers import build_chat_model
 from fastwrap.domain.chat import build_prompt
 from fastwrap.domain.errors import UpstreamFailed, UpstreamTimeout
-from fastwrap.domain.model import Character, Message, PromptMessage, SearchHit, Snippet, Usage
+from fastwrap.domain.model import (
+    Character,
+    Message,
+    ModelOptions,
+    PromptMessage,
+    SearchHit,
+    Snippet,
+    Usage,
+)
 from tests.support.openai_stub import OpenAIStub
 
 pytestmark = pytest.mark.integration
@@ -201,6 +209,31 @@ async def test_a_stream_that_fails_raises_upstream_failed(
 
     with pytest.raises(UpstreamFailed, match="bad gateway upstream"):
         [delta async for delta in make_model().stream(QUESTION)]
+
+
+@pytest.mark.parametrize("lane", ["plain", "langchain", "stream"])
+async def test_a_calls_temperature_and_output_cap_reach_the_provider(
+    openai_stub: OpenAIStub, make_model: ModelFactory, lane: str
+) -> None:
+    if lane == "langchain":  # a callback closes the plain lane: the reply takes LangChain's run
+        model = _openai_chat(openai_stub, temperature=0.9, callbacks=[AsyncCallbackHandler()])
+    else:
+        model = make_model(temperature=0.9)
+    tuned = ModelOptions(temperature=0.25, max_output_tokens=42)
+
+    if lane == "stream":
+        [delta async for delta in model.stream(QUESTION, tuned)]
+        [delta async for delta in model.stream(QUESTION)]
+    else:
+        await model.reply(QUESTION, tuned)
+        await model.reply(QUESTION)
+
+    if lane == "langchain":
+        await model.aclose()
+    first, second = (r.body for r in openai_stub.requests_to("/v1/chat/completions"))
+    assert (first["temperature"], first["max_completion_tokens"]) == (0.25, 42)
+    assert second["temperature"] == 0.9  # the model's own setting when a call leaves it open
+    assert "max_completion_tokens" not in second
 
 
 async def test_a_slow_provider_is_an_upstream_timeout(

@@ -16,7 +16,14 @@ import redis.asyncio as redis
 from dependency_injector import providers
 
 from fastwrap.container import make_container
-from fastwrap.domain.model import ChatDelta, ChatReply, PromptMessage
+from fastwrap.domain.model import (
+    NO_OPTIONS,
+    Caller,
+    ChatDelta,
+    ChatReply,
+    ModelOptions,
+    PromptMessage,
+)
 from fastwrap.ports.llm import ChatModel
 from tests.support.app import app_client, hermetic_settings, make_character, sign_up
 
@@ -41,11 +48,21 @@ class GatedModel(ChatModel):
             self.inside.set()
         await self.gate.wait()
 
-    async def reply(self, messages: Sequence[PromptMessage]) -> ChatReply:
+    async def reply(
+        self,
+        messages: Sequence[PromptMessage],
+        options: ModelOptions = NO_OPTIONS,
+        caller: Caller | None = None,
+    ) -> ChatReply:
         await self._wait_for_the_gate()
         return ChatReply(content="a reply that comes too late")
 
-    async def stream(self, messages: Sequence[PromptMessage]) -> AsyncIterator[ChatDelta]:
+    async def stream(
+        self,
+        messages: Sequence[PromptMessage],
+        options: ModelOptions = NO_OPTIONS,
+        caller: Caller | None = None,
+    ) -> AsyncIterator[ChatDelta]:
         await self._wait_for_the_gate()
         yield ChatDelta(content="a reply that comes too late")
 

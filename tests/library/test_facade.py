@@ -133,11 +133,19 @@ class ScriptedModel(fastwrap.ChatModel):
         self.text = text
         self.closed = False
 
-    async def reply(self, messages: Sequence[fastwrap.PromptMessage]) -> fastwrap.ChatReply:
+    async def reply(
+        self,
+        messages: Sequence[fastwrap.PromptMessage],
+        options: fastwrap.ModelOptions = fastwrap.NO_OPTIONS,
+        caller: fastwrap.Caller | None = None,
+    ) -> fastwrap.ChatReply:
         return fastwrap.ChatReply(content=self.text)
 
     async def stream(
-        self, messages: Sequence[fastwrap.PromptMessage]
+        self,
+        messages: Sequence[fastwrap.PromptMessage],
+        options: fastwrap.ModelOptions = fastwrap.NO_OPTIONS,
+        caller: fastwrap.Caller | None = None,
     ) -> AsyncIterator[fastwrap.ChatDelta]:
         for word in self.text.split(" "):
             yield fastwrap.ChatDelta(content=word + " ")

@@ -181,3 +181,28 @@ async def test_tenants_cannot_reach_each_others_characters_or_conversations(
     assert reply.model == bobs_pirate
     theirs = await http.get("/api/conversations/mine", headers=bob.headers)
     assert [m["content"] for m in theirs.json()["data"]["messages"]] == ["hi", "stub reply to: hi"]
+
+
+def output_cap(sent: dict[str, Any]) -> Any:
+    """The output cap as the provider was asked for it (OpenAI now names it so)."""
+    return sent.get("max_completion_tokens", sent.get("max_tokens"))
+
+
+async def test_temperature_and_max_tokens_reach_the_model(
+    sdk: AsyncOpenAI, pirate: str, openai_stub: OpenAIStub
+) -> None:
+    await sdk.chat.completions.create(
+        model=pirate, messages=[{"role": "user", "content": "hi"}], temperature=0.3, max_tokens=40
+    )
+    sent = openai_stub.requests_to("/v1/chat/completions")[-1].body
+    assert (sent["temperature"], output_cap(sent)) == (0.3, 40)
+    await sdk.chat.completions.create(
+        model=pirate,
+        messages=[{"role": "user", "content": "hi"}],
+        max_tokens=40,
+        max_completion_tokens=12,
+        extra_body={"conversation": "tuned"},
+    )
+    sent = openai_stub.requests_to("/v1/chat/completions")[-1].body
+    assert output_cap(sent) == 12
+    assert "temperature" not in sent or sent["temperature"] is None

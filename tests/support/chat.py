@@ -19,11 +19,14 @@ from fastwrap.adapters.memory.repositories import memory_storage
 from fastwrap.domain.chat import ChatService, HistoryBudget, TurnRequest
 from fastwrap.domain.errors import DomainError, NotFound
 from fastwrap.domain.model import (
+    NO_OPTIONS,
+    Caller,
     Character,
     ChatDelta,
     ChatReply,
     Conversation,
     Knowledge,
+    ModelOptions,
     PromptMessage,
     Usage,
 )
@@ -40,13 +43,15 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 class ScriptedModel(ChatModel):
     """Answers `text`, word by word when streamed. Each call moves `clock` on by `thinking`
     seconds (spread over the words of a stream). After `fail(error, after=n)` calls raise
-    `error`, a stream once it has yielded `n` words. `prompts` holds what each call was given."""
+    `error`, a stream once it has yielded `n` words. `prompts` holds what each call was given,
+    `calls` the options and caller each was made with."""
 
     def __init__(self, clock: ManualClock, text: str = "Arr, matey", thinking: float = 3.0) -> None:
         self.clock = clock
         self.text = text
         self.thinking = thinking
         self.prompts: list[list[PromptMessage]] = []
+        self.calls: list[tuple[ModelOptions, Caller | None]] = []
         self._error: DomainError | None = None
         self._words_before_error = 0
 
@@ -54,15 +59,27 @@ class ScriptedModel(ChatModel):
         self._error = error
         self._words_before_error = after
 
-    async def reply(self, messages: Sequence[PromptMessage]) -> ChatReply:
+    async def reply(
+        self,
+        messages: Sequence[PromptMessage],
+        options: ModelOptions = NO_OPTIONS,
+        caller: Caller | None = None,
+    ) -> ChatReply:
         self.prompts.append(list(messages))
+        self.calls.append((options, caller))
         self.clock.advance(self.thinking)
         if self._error is not None:
             raise self._error
         return ChatReply(content=self.text, usage=Usage(input_tokens=7, output_tokens=3))
 
-    async def stream(self, messages: Sequence[PromptMessage]) -> AsyncIterator[ChatDelta]:
+    async def stream(
+        self,
+        messages: Sequence[PromptMessage],
+        options: ModelOptions = NO_OPTIONS,
+        caller: Caller | None = None,
+    ) -> AsyncIterator[ChatDelta]:
         self.prompts.append(list(messages))
+        self.calls.append((options, caller))
         words = self.text.split(" ")
         for i, word in enumerate(words):
             self.clock.advance(self.thinking / len(words))
@@ -108,10 +125,13 @@ def ask(character: Character, content: str = "Where is the gold?", cid: str = "c
     return TurnRequest(character_id=character.id, content=content, conversation_id=cid)
 
 
-async def build_chat(budget: HistoryBudget | None = None) -> Chat:
+async def build_chat(
+    budget: HistoryBudget | None = None, embedder: HashingEmbedder | None = None
+) -> Chat:
     clock = ManualClock(T0)
     storage = memory_storage()
-    vectors = VectorService(index=storage.vectors, embedder=HashingEmbedder(64), clock=clock)
+    embedder = embedder or HashingEmbedder(64)
+    vectors = VectorService(index=storage.vectors, embedder=embedder, clock=clock)
     model = ScriptedModel(clock)
     service = ChatService(
         characters=storage.characters,

@@ -3,13 +3,24 @@ and when. (tests/unit/test_chat_service_refusals.py: what it refuses, and what i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 
+from fastwrap.adapters.langchain.hashing import HashingEmbedder
 from fastwrap.domain.chat import HistoryBudget, TurnRequest, TurnResult
 from fastwrap.domain.errors import NotFound
-from fastwrap.domain.model import ChatDelta, Knowledge, PromptMessage, SnippetInput
+from fastwrap.domain.model import (
+    Caller,
+    ChatDelta,
+    Knowledge,
+    ModelOptions,
+    PromptMessage,
+    SnippetInput,
+)
 from tests.support.chat import DEFAULT_TTL, Chat, ask, build_chat
 
 
@@ -52,6 +63,23 @@ async def test_a_turn_asks_with_the_characters_prompt_and_stores_both_messages(
     assert (
         result.expires_at == stored.expires_at == chat.clock.now() + timedelta(seconds=DEFAULT_TTL)
     )
+
+
+async def test_the_model_is_called_with_the_turns_options_on_behalf_of_its_caller(
+    chat: Chat,
+) -> None:
+    pirate = await chat.character()
+    options = ModelOptions(temperature=0.3, max_output_tokens=99)
+    key = uuid4()
+    turn = TurnRequest(
+        character_id=pirate.id, content="Ahoy", end_user="alice", options=options, key_id=key
+    )
+
+    await chat.service.turn(chat.tenant, turn)
+    await streamed(chat, replace(turn, conversation_id="c2"))
+
+    caller = Caller(client_id=chat.tenant, character_id=pirate.id, key_id=key, end_user="alice")
+    assert chat.model.calls == [(options, caller), (options, caller)]
 
 
 async def test_a_conversation_id_is_made_when_none_is_given(chat: Chat) -> None:
@@ -122,6 +150,33 @@ async def test_knowledge_of_the_chosen_kinds_above_the_score_goes_into_the_promp
     result = await chat.service.turn(chat.tenant, ask(picky, "where is the gold buried", "c2"))
     assert result.sources == ()
     assert [m.role for m in chat.model.prompts[-1]] == ["system", "user"]
+
+
+class CountingEmbedder(HashingEmbedder):
+    def __init__(self) -> None:
+        super().__init__(64)
+        self.embedded: list[str] = []
+
+    async def embed(self, texts: Sequence[str]) -> list[tuple[float, ...]]:
+        self.embedded += texts
+        return await super().embed(texts)
+
+
+async def test_knowledge_is_searched_the_way_the_character_chose() -> None:
+    embedder = CountingEmbedder()
+    chat = await build_chat(embedder=embedder)
+    gold = "the gold is buried under the old palm tree"
+    await chat.vectors.upsert(
+        chat.tenant, [SnippetInput(entity_type="faq", entity_id="g", content=gold)]
+    )
+    by_words = Knowledge(entity_types=("faq",), min_score=0.01, mode="keyword")
+    pirate = await chat.character(knowledge=by_words)
+    embedder.embedded.clear()
+
+    result = await chat.service.turn(chat.tenant, ask(pirate, "palm tree"))
+
+    assert [h.snippet.entity_id for h in result.sources] == ["g"]
+    assert embedder.embedded == []  # a keyword search embeds nothing
 
 
 async def test_a_streamed_turn_yields_the_reply_as_it_comes_then_stores_it_once(

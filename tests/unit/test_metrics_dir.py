@@ -16,14 +16,19 @@ def no_directory_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(VARIABLE, raising=False)
 
 
-def test_workers_get_a_fresh_directory_they_inherit(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_workers_get_a_fresh_directory_they_inherit() -> None:
     made = prepare_metrics_dir(workers=2, metrics_enabled=True)
-    assert made is not None
-    assert made.is_dir()
-    assert list(made.iterdir()) == []
-    assert os.environ[VARIABLE] == str(made)
-    monkeypatch.delenv(VARIABLE)
-    made.rmdir()
+    try:
+        assert made is not None
+        assert made.is_dir()
+        assert list(made.iterdir()) == []
+        assert os.environ[VARIABLE] == str(made)
+    finally:
+        # Not monkeypatch.delenv: it would put the variable back at teardown, for every later
+        # test's app to find a directory that no longer exists.
+        os.environ.pop(VARIABLE, None)
+        if made is not None:
+            made.rmdir()
 
 
 def test_one_process_or_metrics_off_needs_none() -> None:

@@ -18,13 +18,13 @@ from langchain_core.callbacks import AsyncCallbackHandler
 from langchain_core.globals import set_llm_cache
 from langchain_core.rate_limiters import InMemoryRateLimiter
 
-from fastwrap.adapters.langchain.chat_model import to_langchain
+from fastwrap.adapters.langchain.chat_model import call_arguments, to_langchain
 from fastwrap.adapters.langchain.openai_chat import (
     MessagesInBodyChatOpenAI,
     PlainCompletion,
     plain_completion,
 )
-from fastwrap.domain.model import PromptMessage
+from fastwrap.domain.model import ModelOptions, PromptMessage
 
 LOCAL = "http://127.0.0.1:9/v1"  # never called
 CONVERSATIONS = st.lists(
@@ -61,6 +61,24 @@ def test_the_plain_request_is_the_one_langchain_builds(
     chat, lane = _open_lane(model, temperature)
 
     assert lane.request(messages) == chat._get_request_payload(to_langchain(messages))
+
+
+@settings(deadline=None)
+@given(
+    messages=CONVERSATIONS,
+    options=st.builds(
+        ModelOptions,
+        temperature=st.none() | st.floats(0, 2, allow_nan=False),
+        max_output_tokens=st.none() | st.integers(1, 100_000),
+    ),
+)
+def test_a_calls_options_reach_the_plain_request_as_langchain_sends_them(
+    messages: list[PromptMessage], options: ModelOptions
+) -> None:
+    chat, lane = _open_lane("gpt-4.1", 0.7)
+
+    sent = chat._get_request_payload(to_langchain(messages), **call_arguments(options))
+    assert lane.request(messages, options) == sent
 
 
 @pytest.fixture

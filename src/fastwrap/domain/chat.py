@@ -1,4 +1,5 @@
-"""One chat turn: prompt, knowledge, trimmed history, new message; stored atomically."""
+"""One chat turn: prompt, knowledge, trimmed history, new message; stored atomically. Or a
+stateless one (completions.py): prompt, knowledge, the caller's messages; nothing stored."""
 
 from __future__ import annotations
 
@@ -8,6 +9,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID, uuid4
 
+from fastwrap.domain.completions import (
+    MAX_CONTENT,
+    CompletionRequest,
+    CompletionResult,
+    check_caller_messages,
+    relay,
+)
 from fastwrap.domain.errors import (
     CharacterMismatch,
     CharacterNotFound,
@@ -16,14 +24,16 @@ from fastwrap.domain.errors import (
     NotFound,
 )
 from fastwrap.domain.model import (
+    NO_OPTIONS,
+    Caller,
     Character,
     ChatDelta,
     ChatReply,
     Conversation,
     Message,
+    ModelOptions,
     PromptMessage,
     SearchHit,
-    Usage,
     check_conversation_id,
     check_end_user,
 )
@@ -33,20 +43,28 @@ from fastwrap.ports.conversations import ConversationStore, TurnSlot
 from fastwrap.ports.llm import ChatModel
 from fastwrap.ports.repositories import CharacterRepository
 
-MAX_CONTENT = 32_000
-MAX_CALLER_MESSAGES = 1_000
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TurnRequest:
     """One turn. `end_user` is who the tenant's app says is talking (SPEC §13): a conversation
     started for an end user is continued only for that end user (or by the tenant itself,
-    naming none)."""
+    naming none). `options` tune this turn's model call; `key_id` is the key the tenant
+    authenticated with (None: its primary key, or no key at all), for the usage ledger."""
 
     character_id: UUID
     content: str
     conversation_id: str | None = None
     end_user: str | None = None
+    options: ModelOptions = NO_OPTIONS
+    key_id: UUID | None = None
+
+    def caller(self, character: Character) -> Caller:
+        return Caller(
+            client_id=character.client_id,
+            character_id=character.id,
+            key_id=self.key_id,
+            end_user=self.end_user,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,23 +73,6 @@ class TurnResult:
     character_id: UUID
     reply: ChatReply
     expires_at: datetime
-    sources: tuple[SearchHit, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CompletionRequest:
-    """A stateless turn (SPEC §12): the caller sends the whole conversation, which the model
-    receives after the character's prompt and knowledge; nothing is stored."""
-
-    character_id: UUID
-    messages: tuple[PromptMessage, ...]
-    end_user: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CompletionResult:
-    character_id: UUID
-    reply: ChatReply
     sources: tuple[SearchHit, ...]
 
 
@@ -120,23 +121,6 @@ def build_prompt(
     prompt += [PromptMessage(role=m.role, content=m.content) for m in history]
     prompt.append(PromptMessage(role="user", content=content))
     return prompt
-
-
-def last_user_content(messages: Sequence[PromptMessage]) -> str | None:
-    return next((m.content for m in reversed(messages) if m.role == "user"), None)
-
-
-def check_caller_messages(messages: Sequence[PromptMessage]) -> str:
-    """The caller's messages of a stateless turn; returns the last user message's content (what
-    knowledge is searched with)."""
-    if not 1 <= len(messages) <= MAX_CALLER_MESSAGES:
-        raise Invalid(f"messages must hold 1-{MAX_CALLER_MESSAGES} messages")
-    if any(len(m.content) > MAX_CONTENT for m in messages):
-        raise Invalid(f"each message's content must be at most {MAX_CONTENT} characters")
-    content = last_user_content(messages)
-    if not content:
-        raise Invalid("messages must include a user message with content")
-    return content
 
 
 class ChatService:
@@ -197,6 +181,7 @@ class ChatService:
             content,
             top_k=knowledge.top_k,
             entity_types=knowledge.entity_types,
+            mode=knowledge.mode,
         )
         return tuple(h for h in hits if h.score >= knowledge.min_score)
 
@@ -254,7 +239,7 @@ class ChatService:
             question = self._question(request.content)
             history = self._checked_history(held.conversation, character, request.end_user)
             prompt = build_prompt(character, hits, history, request.content)
-            reply = await self._model.reply(prompt)
+            reply = await self._model.reply(prompt, request.options, request.caller(character))
             expires_at = await self._store(held, character, question, reply, request.end_user)
         return TurnResult(
             conversation_id=conversation_id,
@@ -288,7 +273,8 @@ class ChatService:
             question = self._question(request.content)
             history = self._checked_history(held.conversation, character, request.end_user)
             prompt = build_prompt(character, hits, history, request.content)
-            async for event in self._relay(prompt):
+            calling = self._model.stream(prompt, request.options, request.caller(character))
+            async for event in relay(calling):
                 if isinstance(event, ChatDelta):
                     yield event
                 else:
@@ -302,22 +288,11 @@ class ChatService:
             sources=hits,
         )
 
-    async def _relay(self, prompt: list[PromptMessage]) -> AsyncIterator[ChatDelta | ChatReply]:
-        """The model's deltas as they come (empty ones dropped), then the whole reply."""
-        parts: list[str] = []
-        usage = Usage()
-        async for delta in self._model.stream(prompt):
-            parts.append(delta.content)
-            usage = delta.usage or usage
-            if delta.content:
-                yield delta
-        yield ChatReply(content="".join(parts), usage=usage)
-
     async def complete(self, client_id: UUID, request: CompletionRequest) -> CompletionResult:
         """A stateless turn: the same prompt, knowledge and model call as `turn`, the history
         being the caller's; nothing is stored and no conversation is held."""
         character, hits, prompt = await self._prepare_completion(client_id, request)
-        reply = await self._model.reply(prompt)
+        reply = await self._model.reply(prompt, request.options, request.caller(character))
         return CompletionResult(character_id=character.id, reply=reply, sources=hits)
 
     async def stream_complete(
@@ -326,12 +301,13 @@ class ChatService:
         """`complete`, streamed: deltas, then the CompletionResult. Validation and lookups
         happen before the first yield."""
         character, hits, prompt = await self._prepare_completion(client_id, request)
-        return self._stream_completion(character, hits, prompt)
+        calling = self._model.stream(prompt, request.options, request.caller(character))
+        return self._stream_completion(character, hits, calling)
 
     async def _stream_completion(
-        self, character: Character, hits: tuple[SearchHit, ...], prompt: list[PromptMessage]
+        self, character: Character, hits: tuple[SearchHit, ...], calling: AsyncIterator[ChatDelta]
     ) -> AsyncIterator[ChatDelta | CompletionResult]:
-        async for event in self._relay(prompt):
+        async for event in relay(calling):
             if isinstance(event, ChatDelta):
                 yield event
             else:

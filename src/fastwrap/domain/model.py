@@ -122,6 +122,42 @@ class PromptMessage:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ModelOptions:
+    """How one call asks the model; None leaves the choice to the next layer down (the
+    character's own setting, then the operator's). `model` names an entry of MODELS."""
+
+    model: str | None = None
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+
+    def over(self, defaults: ModelOptions) -> ModelOptions:
+        """These options, with `defaults` filling what these leave open."""
+        return ModelOptions(
+            model=self.model if self.model is not None else defaults.model,
+            temperature=self.temperature if self.temperature is not None else defaults.temperature,
+            max_output_tokens=(
+                self.max_output_tokens
+                if self.max_output_tokens is not None
+                else defaults.max_output_tokens
+            ),
+        )
+
+
+NO_OPTIONS = ModelOptions()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Caller:
+    """On whose behalf a model call is made: what usage is recorded and budgets are charged
+    against. `key_id` None is the client's primary key (or a caller with no key: CLI, library)."""
+
+    client_id: UUID
+    character_id: UUID | None = None
+    key_id: UUID | None = None
+    end_user: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChatReply:
     content: str
     usage: Usage = field(default_factory=Usage)

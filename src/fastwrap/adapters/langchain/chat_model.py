@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.messages.ai import UsageMetadata
 
 from fastwrap.adapters.langchain.provider_errors import provider_error
-from fastwrap.domain.model import ChatDelta, ChatReply, PromptMessage, Usage
+from fastwrap.domain.model import (
+    NO_OPTIONS,
+    Caller,
+    ChatDelta,
+    ChatReply,
+    ModelOptions,
+    PromptMessage,
+    Usage,
+)
 from fastwrap.ports.llm import ChatModel
 
 _MESSAGE_TYPES: dict[str, type[BaseMessage]] = {
@@ -20,11 +29,24 @@ _MESSAGE_TYPES: dict[str, type[BaseMessage]] = {
 }
 
 # A reply made without LangChain's run (openai_chat.PlainCompletion).
-type Completion = Callable[[Sequence[PromptMessage]], Awaitable[ChatReply]]
+type Completion = Callable[[Sequence[PromptMessage], ModelOptions], Awaitable[ChatReply]]
 
 
 def to_langchain(messages: Sequence[PromptMessage]) -> list[BaseMessage]:
     return [_MESSAGE_TYPES[m.role](content=m.content) for m in messages]
+
+
+def call_arguments(options: ModelOptions) -> dict[str, Any]:
+    """The keyword arguments of `ainvoke`/`astream` that carry `options` (the chat models of
+    LangChain's providers take `temperature` and `max_tokens` per call; None leaves the model's
+    own setting). `options.model` is not one of them: a router picks the model (one adapter
+    per model)."""
+    arguments: dict[str, Any] = {}
+    if options.temperature is not None:
+        arguments["temperature"] = options.temperature
+    if options.max_output_tokens is not None:
+        arguments["max_tokens"] = options.max_output_tokens
+    return arguments
 
 
 def reply_of(message: BaseMessage) -> ChatReply:
@@ -88,18 +110,30 @@ class LangChainChatModel(ChatModel):
         if self._close is not None:
             await self._close()
 
-    async def reply(self, messages: Sequence[PromptMessage]) -> ChatReply:
+    async def reply(
+        self,
+        messages: Sequence[PromptMessage],
+        options: ModelOptions = NO_OPTIONS,
+        caller: Caller | None = None,
+    ) -> ChatReply:
         try:
             async with asyncio.timeout(self._timeout):
-                return await self._complete(messages)
+                return await self._complete(messages, options)
         except Exception as exc:  # CancelledError is a BaseException and passes through
             raise self._error(exc) from exc
 
-    async def _invoke(self, messages: Sequence[PromptMessage]) -> ChatReply:
-        return reply_of(await self._model.ainvoke(to_langchain(messages)))
+    async def _invoke(self, messages: Sequence[PromptMessage], options: ModelOptions) -> ChatReply:
+        sent = to_langchain(messages)
+        return reply_of(await self._model.ainvoke(sent, **call_arguments(options)))
 
-    async def stream(self, messages: Sequence[PromptMessage]) -> AsyncIterator[ChatDelta]:
-        chunks = aiter(self._model.astream(to_langchain(messages)))
+    async def stream(
+        self,
+        messages: Sequence[PromptMessage],
+        options: ModelOptions = NO_OPTIONS,
+        caller: Caller | None = None,
+    ) -> AsyncIterator[ChatDelta]:
+        sent = to_langchain(messages)
+        chunks = aiter(self._model.astream(sent, **call_arguments(options)))
         usage: Usage | None = None
         try:
             while True:

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from fastwrap.domain.model import ChatDelta, ChatReply, PromptMessage, Usage
+from fastwrap.domain.model import (
+    NO_OPTIONS,
+    Caller,
+    ChatDelta,
+    ChatReply,
+    ModelOptions,
+    PromptMessage,
+    Usage,
+)
 from fastwrap.ports.llm import ChatModel
 
 OFFLINE_LABEL = "offline"
@@ -42,11 +50,21 @@ def offline_text(messages: Sequence[PromptMessage]) -> str:
 class OfflineChatModel(ChatModel):
     """Answers every prompt without a provider; replies start with "[offline]"."""
 
-    async def reply(self, messages: Sequence[PromptMessage]) -> ChatReply:
+    async def reply(
+        self,
+        messages: Sequence[PromptMessage],
+        options: ModelOptions = NO_OPTIONS,
+        caller: Caller | None = None,
+    ) -> ChatReply:
         text = offline_text(messages)
         return ChatReply(content=text, usage=self._usage(messages, text))
 
-    async def stream(self, messages: Sequence[PromptMessage]) -> AsyncIterator[ChatDelta]:
+    async def stream(
+        self,
+        messages: Sequence[PromptMessage],
+        options: ModelOptions = NO_OPTIONS,
+        caller: Caller | None = None,
+    ) -> AsyncIterator[ChatDelta]:
         text = offline_text(messages)
         words = text.split(" ")
         for index, word in enumerate(words):

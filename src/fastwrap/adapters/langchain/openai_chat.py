@@ -28,7 +28,7 @@ from langchain_openai import ChatOpenAI
 from openai.types.chat import ChatCompletion
 
 from fastwrap.adapters.langchain.chat_model import reply_of
-from fastwrap.domain.model import ChatReply, PromptMessage, Usage
+from fastwrap.domain.model import NO_OPTIONS, ChatReply, ModelOptions, PromptMessage, Usage
 
 TESTED_RANGE = ">=1.7.4,<1.8"  # of langchain-openai
 PRIVATE_API = (
@@ -68,13 +68,23 @@ class PlainCompletion:
         self._base = base
         self._extra = dict(base.get("extra_body") or {})
 
-    def request(self, messages: Sequence[PromptMessage]) -> dict[str, Any]:
-        """The arguments of `chat.completions.create`: what `ainvoke` sends for `messages`."""
+    def request(
+        self, messages: Sequence[PromptMessage], options: ModelOptions = NO_OPTIONS
+    ) -> dict[str, Any]:
+        """The arguments of `chat.completions.create`: what `ainvoke` sends for `messages`
+        with `options` as its keyword arguments (chat_model.call_arguments)."""
         sent = [{"content": m.content, "role": m.role} for m in messages]
-        return {**self._base, "extra_body": {**self._extra, "messages": sent}}
+        request = {**self._base, "extra_body": {**self._extra, "messages": sent}}
+        if options.temperature is not None:
+            request["temperature"] = options.temperature
+        if options.max_output_tokens is not None:
+            request["max_completion_tokens"] = options.max_output_tokens  # as ChatOpenAI names it
+        return request
 
-    async def __call__(self, messages: Sequence[PromptMessage]) -> ChatReply:
-        response = await self._chat.async_client.create(**self.request(messages))
+    async def __call__(
+        self, messages: Sequence[PromptMessage], options: ModelOptions = NO_OPTIONS
+    ) -> ChatReply:
+        response = await self._chat.async_client.create(**self.request(messages, options))
         plain = _plain_reply(response)
         if plain is not None:
             return plain

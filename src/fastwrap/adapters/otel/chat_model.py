@@ -13,7 +13,15 @@ from collections.abc import AsyncIterator, Sequence
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from fastwrap.domain.errors import DomainError
-from fastwrap.domain.model import ChatDelta, ChatReply, PromptMessage, Usage
+from fastwrap.domain.model import (
+    NO_OPTIONS,
+    Caller,
+    ChatDelta,
+    ChatReply,
+    ModelOptions,
+    PromptMessage,
+    Usage,
+)
 from fastwrap.ports.llm import ChatModel
 
 
@@ -65,22 +73,32 @@ class TracedChatModel(ChatModel):
         span.set_status(Status(StatusCode.ERROR, kind))
         span.end()
 
-    async def reply(self, messages: Sequence[PromptMessage]) -> ChatReply:
+    async def reply(
+        self,
+        messages: Sequence[PromptMessage],
+        options: ModelOptions = NO_OPTIONS,
+        caller: Caller | None = None,
+    ) -> ChatReply:
         span = self._start(messages)
         try:
-            reply = await self._inner.reply(messages)
+            reply = await self._inner.reply(messages, options, caller)
         except BaseException as exc:
             self._fail(span, exc)
             raise
         self._finish(span, reply.content, reply.usage)
         return reply
 
-    async def stream(self, messages: Sequence[PromptMessage]) -> AsyncIterator[ChatDelta]:
+    async def stream(
+        self,
+        messages: Sequence[PromptMessage],
+        options: ModelOptions = NO_OPTIONS,
+        caller: Caller | None = None,
+    ) -> AsyncIterator[ChatDelta]:
         span = self._start(messages)
         parts: list[str] = []
         usage: Usage | None = None
         try:
-            async for delta in self._inner.stream(messages):
+            async for delta in self._inner.stream(messages, options, caller):
                 usage = delta.usage or usage
                 if self._capture:
                     parts.append(delta.content)

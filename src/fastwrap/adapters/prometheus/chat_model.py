@@ -8,7 +8,15 @@ from collections.abc import AsyncIterator, Sequence
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from fastwrap.domain.errors import DomainError
-from fastwrap.domain.model import ChatDelta, ChatReply, PromptMessage, Usage
+from fastwrap.domain.model import (
+    NO_OPTIONS,
+    Caller,
+    ChatDelta,
+    ChatReply,
+    ModelOptions,
+    PromptMessage,
+    Usage,
+)
 from fastwrap.ports.llm import ChatModel
 
 MODEL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
@@ -62,21 +70,31 @@ class MeteredChatModel(ChatModel):
             self._input.inc(usage.input_tokens or 0)
             self._output.inc(usage.output_tokens or 0)
 
-    async def reply(self, messages: Sequence[PromptMessage]) -> ChatReply:
+    async def reply(
+        self,
+        messages: Sequence[PromptMessage],
+        options: ModelOptions = NO_OPTIONS,
+        caller: Caller | None = None,
+    ) -> ChatReply:
         started = time.perf_counter()
         try:
-            reply = await self._inner.reply(messages)
+            reply = await self._inner.reply(messages, options, caller)
         except BaseException as exc:
             self._observe("reply", outcome_of(exc), started, None)
             raise
         self._observe("reply", "ok", started, reply.usage)
         return reply
 
-    async def stream(self, messages: Sequence[PromptMessage]) -> AsyncIterator[ChatDelta]:
+    async def stream(
+        self,
+        messages: Sequence[PromptMessage],
+        options: ModelOptions = NO_OPTIONS,
+        caller: Caller | None = None,
+    ) -> AsyncIterator[ChatDelta]:
         started = time.perf_counter()
         usage: Usage | None = None
         try:
-            async for delta in self._inner.stream(messages):
+            async for delta in self._inner.stream(messages, options, caller):
                 usage = delta.usage or usage
                 yield delta
         except BaseException as exc:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 
-from fastwrap.domain.chat import CompletionRequest, TurnRequest
-from fastwrap.domain.model import Character, PromptMessage
+from fastwrap.domain.chat import TurnRequest
+from fastwrap.domain.completions import CompletionRequest
+from fastwrap.domain.model import NO_OPTIONS, Character, ModelOptions, PromptMessage
 from fastwrap.entrypoints.http.openai.auth import ChatCallerDep
 from fastwrap.entrypoints.http.openai.chat_answers import Answer, Events
 from fastwrap.entrypoints.http.openai.chat_schemas import ChatCompletionIn, ChatCompletionOut
@@ -33,9 +34,19 @@ def caller_messages(body: ChatCompletionIn) -> tuple[PromptMessage, ...]:
     )
 
 
+def model_options(body: ChatCompletionIn) -> ModelOptions:
+    cap = body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
+    if body.temperature is None and cap is None:
+        return NO_OPTIONS
+    return ModelOptions(temperature=body.temperature, max_output_tokens=cap)
+
+
 def completion_request(body: ChatCompletionIn, character: Character) -> CompletionRequest:
     return CompletionRequest(
-        character_id=character.id, messages=caller_messages(body), end_user=body.user
+        character_id=character.id,
+        messages=caller_messages(body),
+        end_user=body.user,
+        options=model_options(body),
     )
 
 
@@ -48,6 +59,7 @@ def turn_request(body: ChatCompletionIn, character: Character, conversation: str
         content=last.content,
         conversation_id=conversation,
         end_user=body.user,
+        options=model_options(body),
     )
 
 

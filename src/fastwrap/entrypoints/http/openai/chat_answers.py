@@ -15,7 +15,8 @@ from uuid import uuid4
 
 import orjson
 
-from fastwrap.domain.chat import CompletionResult, TurnResult
+from fastwrap.domain.chat import TurnResult
+from fastwrap.domain.completions import CompletionResult
 from fastwrap.domain.errors import DomainError
 from fastwrap.domain.model import ChatDelta, ChatReply, SearchHit
 from fastwrap.entrypoints.http.openai.errors import INTERNAL, body, domain_body
