@@ -1,13 +1,21 @@
-"""One chat turn: prompt, knowledge, trimmed history, new message; stored atomically."""
+"""One chat turn: prompt, knowledge, trimmed history, new message; stored atomically. Or a
+stateless one (completions.py): prompt, knowledge, the caller's messages; nothing stored."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
 from datetime import datetime
 from uuid import UUID, uuid4
 
+from fastwrap.domain.completions import (
+    MAX_CONTENT,
+    CompletionRequest,
+    CompletionResult,
+    check_caller_messages,
+    relay,
+)
 from fastwrap.domain.errors import CharacterNotFound, NotFound
 from fastwrap.domain.model import (
     Character,
@@ -15,15 +23,17 @@ from fastwrap.domain.model import (
     ChatReply,
     Conversation,
     Message,
+    PromptMessage,
     SearchHit,
-    Usage,
     check_conversation_id,
+    check_end_user,
 )
 from fastwrap.domain.turns import (
-    MAX_CONTENT,
     REPLY_GONE,
     HistoryBudget,
+    Place,
     Position,
+    TurnEvents,
     TurnRequest,
     TurnResult,
     TurnStarted,
@@ -31,8 +41,10 @@ from fastwrap.domain.turns import (
     check_binding,
     check_request,
     is_latest,
+    preamble,
     trim_history,
     visible_to,
+    without_start,
 )
 from fastwrap.domain.vectors import VectorService
 from fastwrap.ports.clock import Clock
@@ -50,26 +62,10 @@ __all__ = [  # the turn's types and rules live in turns.py; callers know them fr
     "TurnStarted",
     "build_prompt",
     "check_binding",
+    "preamble",
     "trim_history",
     "visible_to",
 ]
-
-
-type TurnEvents = AsyncGenerator[TurnStarted | ChatDelta | TurnResult]
-
-
-@dataclass(slots=True, kw_only=True)
-class _Place:
-    """Where a turn goes: the held conversation, the history it starts from when it is a fork
-    (`base`, stored with the turn), what the model sees of it, and the last number in use."""
-
-    held: TurnSlot | None
-    conversation_id: str
-    history: list[Message]
-    last: int
-    base: tuple[Message, ...] = ()
-    forked_from: str | None = None
-    expires_at: datetime | None = None
 
 
 class ChatService:
@@ -105,6 +101,18 @@ class ChatService:
         if character is None:
             raise CharacterNotFound("character not found")
         return character, conversation_id, await self._knowledge(character, request.content)
+
+    async def _prepare_completion(
+        self, client_id: UUID, request: CompletionRequest
+    ) -> tuple[Character, tuple[SearchHit, ...], list[PromptMessage]]:
+        question = check_caller_messages(request.messages)
+        if request.end_user is not None:
+            check_end_user(request.end_user)
+        character = await self._characters.get(client_id, request.character_id)
+        if character is None:
+            raise CharacterNotFound("character not found")
+        hits = await self._knowledge(character, question)
+        return character, hits, [*preamble(character, hits), *request.messages]
 
     async def _knowledge(self, character: Character, content: str) -> tuple[SearchHit, ...]:
         knowledge = character.knowledge
@@ -148,7 +156,7 @@ class ChatService:
     @asynccontextmanager
     async def _placed(
         self, character: Character, conversation_id: str, request: TurnRequest
-    ) -> AsyncIterator[_Place]:
+    ) -> AsyncIterator[Place]:
         """Hold where the turn goes: its conversation, or a fork when `after` is not the latest
         reply (decided under the conversation's lock, so that of two turns continuing the same
         latest reply, the second forks)."""
@@ -158,12 +166,12 @@ class ChatService:
             if after is None or is_latest(found, after):
                 history = self._checked_history(found, character, request.end_user)
                 last = found.last_seq if found is not None else 0
-                yield _Place(held=held, conversation_id=conversation_id, history=history, last=last)
+                yield Place(held=held, conversation_id=conversation_id, history=history, last=last)
                 return
         base, _ = await self._history_to(character, conversation_id, after, request.end_user)
         fork_id = uuid4().hex
         async with self._hold(character, fork_id) as held:
-            yield _Place(
+            yield Place(
                 held=held,
                 conversation_id=fork_id,
                 history=trim_history(base, self._budget),
@@ -187,7 +195,7 @@ class ChatService:
 
     async def _unstored(
         self, character: Character, conversation_id: str, request: TurnRequest
-    ) -> _Place:
+    ) -> Place:
         """A turn that stores nothing reads what it continues from, and holds nothing."""
         found: Conversation | None
         if request.after is not None:
@@ -201,7 +209,7 @@ class ChatService:
             )
             history = self._checked_history(found, character, request.end_user)
         expires_at = found.expires_at if found is not None else self._clock.now()
-        return _Place(
+        return Place(
             held=None, conversation_id=conversation_id, history=history, last=0,
             expires_at=expires_at,
         )  # fmt: skip
@@ -213,12 +221,12 @@ class ChatService:
         return Message(role="user", content=content, created_at=self._clock.now())
 
     @staticmethod
-    def _reply_seq(place: _Place, request: TurnRequest) -> int:
+    def _reply_seq(place: Place, request: TurnRequest) -> int:
         return place.last + len(request.preceding) + 2 if place.held is not None else 0
 
     async def _store(
         self,
-        place: _Place,
+        place: Place,
         character: Character,
         question: Message,
         reply: ChatReply,
@@ -248,7 +256,7 @@ class ChatService:
     def _result(
         self,
         character: Character,
-        place: _Place,
+        place: Place,
         request: TurnRequest,
         reply: ChatReply,
         expires_at: datetime,
@@ -268,7 +276,7 @@ class ChatService:
     @asynccontextmanager
     async def _place(
         self, character: Character, conversation_id: str, request: TurnRequest
-    ) -> AsyncIterator[_Place]:
+    ) -> AsyncIterator[Place]:
         if not request.store:
             yield await self._unstored(character, conversation_id, request)
             return
@@ -279,7 +287,10 @@ class ChatService:
         character, conversation_id, hits = await self._prepare(client_id, request)
         async with self._place(character, conversation_id, request) as place:
             question = self._question(request.content)
-            prompt = build_prompt(character, hits, place.history, request)
+            prompt = build_prompt(
+                character, hits, place.history, request.content,
+                instructions=request.instructions, preceding=request.preceding,
+            )  # fmt: skip
             reply = await self._model.reply(prompt, request.options, request.caller(character))
             expires_at = await self._store(place, character, question, reply, request)
         return self._result(character, place, request, reply, expires_at, hits)
@@ -292,7 +303,7 @@ class ChatService:
         Validation and lookups happen before the first yield; closing the iterator early
         (a client that went away) stores nothing.
         """
-        return _without_start(await self._events(client_id, request))
+        return without_start(await self._events(client_id, request))
 
     async def stream_turn_events(
         self, client_id: UUID, request: TurnRequest
@@ -320,18 +331,43 @@ class ChatService:
                 position=self._reply_seq(place, request),
                 forked_from=place.forked_from,
             )
-            prompt = build_prompt(character, hits, place.history, request)
-            parts: list[str] = []
-            usage = Usage()
+            prompt = build_prompt(
+                character, hits, place.history, request.content,
+                instructions=request.instructions, preceding=request.preceding,
+            )  # fmt: skip
             calling = self._model.stream(prompt, request.options, request.caller(character))
-            async for delta in calling:
-                parts.append(delta.content)
-                usage = delta.usage or usage
-                if delta.content:
-                    yield delta
-            reply = ChatReply(content="".join(parts), usage=usage)
+            async for event in relay(calling):
+                if isinstance(event, ChatDelta):
+                    yield event
+                else:
+                    reply = event
             expires_at = await self._store(place, character, question, reply, request)
         yield self._result(character, place, request, reply, expires_at, hits)
+
+    async def complete(self, client_id: UUID, request: CompletionRequest) -> CompletionResult:
+        """A stateless turn: the same prompt, knowledge and model call as `turn`, the history
+        being the caller's; nothing is stored and no conversation is held."""
+        character, hits, prompt = await self._prepare_completion(client_id, request)
+        reply = await self._model.reply(prompt, request.options, request.caller(character))
+        return CompletionResult(character_id=character.id, reply=reply, sources=hits)
+
+    async def stream_complete(
+        self, client_id: UUID, request: CompletionRequest
+    ) -> AsyncIterator[ChatDelta | CompletionResult]:
+        """`complete`, streamed: deltas, then the CompletionResult. Validation and lookups
+        happen before the first yield."""
+        character, hits, prompt = await self._prepare_completion(client_id, request)
+        calling = self._model.stream(prompt, request.options, request.caller(character))
+        return self._stream_completion(character, hits, calling)
+
+    async def _stream_completion(
+        self, character: Character, hits: tuple[SearchHit, ...], calling: AsyncIterator[ChatDelta]
+    ) -> AsyncIterator[ChatDelta | CompletionResult]:
+        async for event in relay(calling):
+            if isinstance(event, ChatDelta):
+                yield event
+            else:
+                yield CompletionResult(character_id=character.id, reply=event, sources=hits)
 
     async def conversation(
         self, client_id: UUID, conversation_id: str, *, end_user: str | None = None
@@ -352,10 +388,3 @@ class ChatService:
             await self.conversation(client_id, conversation_id, end_user=end_user)
         if not await self._conversations.delete(client_id, check_conversation_id(conversation_id)):
             raise NotFound("conversation not found or expired")
-
-
-async def _without_start(events: TurnEvents) -> AsyncIterator[ChatDelta | TurnResult]:
-    async with aclosing(events):  # closed early, the turn's hold is given back at once
-        async for event in events:
-            if not isinstance(event, TurnStarted):
-                yield event

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID, uuid4
 
+from fastwrap.domain.completions import MAX_CONTENT
 from fastwrap.domain.errors import Invalid, NotFound
 from fastwrap.domain.model import (
     Conversation,
@@ -18,7 +19,7 @@ from fastwrap.domain.model import (
     check_conversation_id,
 )
 from fastwrap.domain.responses import check_metadata, item_seq
-from fastwrap.domain.turns import MAX_CONTENT, visible_to
+from fastwrap.domain.turns import visible_to
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.conversations import ConversationStore
 

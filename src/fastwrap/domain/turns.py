@@ -3,16 +3,19 @@ and the prompt a turn sends."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from fastwrap.domain.completions import MAX_CONTENT
 from fastwrap.domain.errors import CharacterMismatch, EndUserMismatch, Invalid, NotFound
 from fastwrap.domain.model import (
     NO_OPTIONS,
     Caller,
     Character,
+    ChatDelta,
     ChatReply,
     Conversation,
     JsonObject,
@@ -22,8 +25,8 @@ from fastwrap.domain.model import (
     SearchHit,
     check_end_user,
 )
+from fastwrap.ports.conversations import TurnSlot
 
-MAX_CONTENT = 32_000
 REPLY_GONE = "response not found or its conversation expired"
 
 
@@ -101,6 +104,23 @@ class TurnResult:
     forked_from: str | None = None
 
 
+type TurnEvents = AsyncGenerator[TurnStarted | ChatDelta | TurnResult]
+
+
+@dataclass(slots=True, kw_only=True)
+class Place:
+    """Where a turn goes: the held conversation, the history it starts from when it is a fork
+    (`base`, stored with the turn), what the model sees of it, and the last number in use."""
+
+    held: TurnSlot | None
+    conversation_id: str
+    history: list[Message]
+    last: int
+    base: tuple[Message, ...] = ()
+    forked_from: str | None = None
+    expires_at: datetime | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HistoryBudget:
     max_messages: int = 50
@@ -156,21 +176,33 @@ def visible_to(conversation: Conversation, end_user: str | None) -> bool:
     return end_user is None or conversation.end_user == end_user
 
 
+def preamble(
+    character: Character, hits: Sequence[SearchHit], instructions: str | None = None
+) -> list[PromptMessage]:
+    """What every prompt of the character starts with: its role, this turn's instructions,
+    then its knowledge."""
+    prompt = [PromptMessage(role="system", content=character.agent_role)]
+    if instructions:
+        prompt.append(PromptMessage(role="system", content=instructions))
+    if hits:
+        prompt.append(PromptMessage(role="system", content=knowledge_prompt(hits)))
+    return prompt
+
+
 def build_prompt(
     character: Character,
     hits: Sequence[SearchHit],
     history: Sequence[Message],
-    request: TurnRequest,
+    content: str,
+    *,
+    instructions: str | None = None,
+    preceding: Sequence[PromptMessage] = (),
 ) -> list[PromptMessage]:
-    """The character's prompt, this turn's instructions, knowledge, history, then the input."""
-    prompt = [PromptMessage(role="system", content=character.agent_role)]
-    if request.instructions:
-        prompt.append(PromptMessage(role="system", content=request.instructions))
-    if hits:
-        prompt.append(PromptMessage(role="system", content=knowledge_prompt(hits)))
+    """The preamble, the history, the messages sent before `content` with it, then `content`."""
+    prompt = preamble(character, hits, instructions)
     prompt += [PromptMessage(role=m.role, content=m.content) for m in history]
-    prompt += request.preceding
-    prompt.append(PromptMessage(role="user", content=request.content))
+    prompt += preceding
+    prompt.append(PromptMessage(role="user", content=content))
     return prompt
 
 
@@ -186,3 +218,10 @@ def check_request(request: TurnRequest) -> None:
         check_end_user(request.end_user)
     if request.after is not None and request.conversation_id is None:
         raise Invalid("a turn continues from a reply of a given conversation")
+
+
+async def without_start(events: TurnEvents) -> AsyncIterator[ChatDelta | TurnResult]:
+    async with aclosing(events):  # closed early, the turn's hold is given back at once
+        async for event in events:
+            if not isinstance(event, TurnStarted):
+                yield event

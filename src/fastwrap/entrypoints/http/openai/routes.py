@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from fastwrap.entrypoints.http.openai import conversations, models, responses
+from fastwrap.entrypoints.http.openai import chat, conversations, models, responses
 
-ROUTERS: tuple[APIRouter, ...] = (responses.router, conversations.router, models.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    chat.router,
+    responses.router,
+    conversations.router,
+    models.router,
+)
