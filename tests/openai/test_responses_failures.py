@@ -54,7 +54,8 @@ async def test_a_stream_whose_model_fails_ends_failed_and_stores_nothing(
     assert failed.type == "response.failed"
     assert failed.response.status == "failed"
     assert failed.response.error is not None
-    assert failed.response.error.code == "upstream_error"
+    assert failed.response.error.code == "server_error"
+    assert failed.response.error.message.startswith("upstream_error: ")
     assert failed.response.id == seen[0].response.id  # type: ignore[union-attr]
     openai_stub.set_failure(None)
     assert await items(sdk, conversation) == ["Ahoy", "stub reply to: Ahoy"]
@@ -80,5 +81,5 @@ async def test_a_model_that_stalls_mid_stream_times_out_and_stores_nothing(
     types = [e.type for e in seen]
     assert "response.output_text.delta" in types
     assert types[-1] == "response.failed"
-    assert seen[-1].response.error.code == "upstream_timeout"  # type: ignore[union-attr]
+    assert seen[-1].response.error.message.startswith("upstream_timeout: ")  # type: ignore[union-attr]
     assert await items(sdk, conversation) == ["Ahoy", "stub reply to: Ahoy"]

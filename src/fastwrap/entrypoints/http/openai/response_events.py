@@ -25,6 +25,7 @@ from fastwrap.entrypoints.http.openai.response_objects import (
 
 log = logging.getLogger("fastwrap.openai")
 INTERNAL = {"code": "internal_error", "message": "internal error"}
+LIMITS = frozenset({"rate_limit_exceeded", "budget_exceeded"})
 
 
 class EventWriter:
@@ -73,9 +74,13 @@ class EventWriter:
         ]
 
     def failure(self, started: Response | None, error: dict[str, Any]) -> bytes:
+        """`error` carries our code (`upstream_timeout`, ...); a failed response's error has
+        only the codes OpenAI's type allows, ours leading its message."""
         if started is None:
             return self.event("error", code=error["code"], message=error["message"], param=None)
-        body = response_object(started, self.echo, status="failed", error=error)
+        code = "rate_limit_exceeded" if error["code"] in LIMITS else "server_error"
+        failed = {"code": code, "message": f"{error['code']}: {error['message']}"}
+        body = response_object(started, self.echo, status="failed", error=failed)
         return self.event("response.failed", response=body)
 
 

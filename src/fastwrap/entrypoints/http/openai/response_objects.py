@@ -26,7 +26,7 @@ def usage_object(usage: Usage) -> dict[str, Any]:
     given, made = usage.input_tokens or 0, usage.output_tokens or 0
     return {
         "input_tokens": given,
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
         "output_tokens": made,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": given + made,
