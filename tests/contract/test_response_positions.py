@@ -281,6 +281,26 @@ async def test_input_items_and_deleting_a_response(desk: Desk) -> None:
     assert (await desk.responses.get(desk.tenant, third.id)).text == "Arr, matey"
 
 
+async def test_after_the_latest_response_is_deleted_the_one_before_is_continued_in_place(
+    desk: Desk,
+) -> None:
+    first = await desk.create("Ahoy")
+    second = await desk.create("Map?", previous_response_id=first.id)
+    await desk.responses.delete(desk.tenant, second.id)
+
+    third = await desk.create("Ship?", previous_response_id=first.id)
+
+    assert third.conversation_id == first.conversation_id
+    assert await desk.contents(first.conversation_id) == [
+        (1, "user", "Ahoy"),
+        (2, "assistant", "Arr, matey"),
+        (5, "user", "Ship?"),
+        (6, "assistant", "Arr, matey"),
+    ]  # numbers are never reused
+    with pytest.raises(NotFound):
+        await desk.create("x", previous_response_id=second.id)
+
+
 async def test_a_response_dies_with_its_conversation_even_if_the_id_is_used_again(
     desk: Desk,
 ) -> None:

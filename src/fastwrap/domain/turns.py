@@ -160,15 +160,13 @@ def check_binding(conversation: Conversation, character_id: UUID, end_user: str 
 
 
 def is_latest(conversation: Conversation | None, after: Position) -> bool:
-    """Whether the reply `after` is the conversation's latest message (False: later turns
-    exist); NotFound when the conversation no longer holds it."""
+    """Whether the reply `after` is the conversation's newest message (False: later messages
+    exist, or it is gone, which the fork's full read tells); NotFound when the conversation
+    never held it. Newest, not numbered last: after the latest response is deleted, the one
+    before it is continued in place."""
     if conversation is None or conversation.last_seq < after.seq:
         raise NotFound(REPLY_GONE)
-    if conversation.last_seq > after.seq:
-        return False
-    if not conversation.messages or not after.marks(conversation.messages[-1]):
-        raise NotFound(REPLY_GONE)
-    return True
+    return bool(conversation.messages) and after.marks(conversation.messages[-1])
 
 
 def visible_to(conversation: Conversation, end_user: str | None) -> bool:
