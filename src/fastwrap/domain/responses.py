@@ -223,15 +223,16 @@ class ResponseService:
             conversation_id, after = ref.conversation_id, ref.position()
         preceding = tuple(m for m in rest if m.role != "system")
         tag, now = secrets.token_hex(6), self._clock.now()
-        details = {
+        kept = {
             "tag": tag,
             "model": request.model,
             "instructions": request.instructions,
-            "metadata": dict(check_metadata(request.metadata)),
+            "metadata": dict(check_metadata(request.metadata)) or None,
             "previous_response_id": request.previous_response_id,
             "inputs": len(preceding) + 1,
             "created_at": now.isoformat(),
         }
+        details = {k: v for k, v in kept.items() if v is not None}  # stored with every reply
         turn = TurnRequest(
             character_id=request.character_id,
             content=last.content,
