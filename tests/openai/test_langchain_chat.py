@@ -37,9 +37,7 @@ async def test_invoke_with_the_characters_name(
     assert [m["content"] for m in sent] == ["You are a pirate.", "Be brief.", "hi", "ahoy", "gold?"]
 
 
-async def test_astream_yields_the_reply_in_pieces(
-    server: str, alice: Tenant, pirate: str
-) -> None:
+async def test_astream_yields_the_reply_in_pieces(server: str, alice: Tenant, pirate: str) -> None:
     llm = chat_model(server, alice, pirate, stream_usage=True)
 
     chunks = [chunk async for chunk in llm.astream("Where is the gold?")]
