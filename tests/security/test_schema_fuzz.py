@@ -30,6 +30,7 @@ UNKNOWN_KEY = "fw_" + "A" * 43  # well-formed, never issued
 # Calls with a valid key that would spend it: they get a tenant of their own.
 SPENDS_KEY = {("DELETE", "/clients/me"), ("POST", "/clients/me/regenerate-key")}
 PUBLIC = {"/", "/health", "/auth/signup", "/auth/login"}
+OPENAI_CODES = {401: "invalid_api_key", 403: "insufficient_scope"}
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -105,6 +106,8 @@ class Fixtures:
             return {"x-api-key": self.admin_key}
         if (case.method.upper(), path) in SPENDS_KEY:
             return {"x-api-key": self.fresh_tenant()}
+        if path.startswith("/v1/"):  # OpenAI's clients send the key as their scheme documents
+            return {"Authorization": f"Bearer {self.tenant_key}"}
         return {"x-api-key": self.tenant_key}
 
     def point_at_real_resources(self, case: Any) -> None:
@@ -171,6 +174,8 @@ def _refused(response: Any, status: int, code: str) -> bool:
     """Refused with `status`, or turned away before authentication ran: no route for the path
     or method, or a body that is not JSON. Neither reveals anything."""
     body = response.json()
+    if isinstance(body.get("error"), dict):  # /v1 answers in OpenAI's shape (SPEC §12)
+        return _refused_openai(response.status_code, body["error"], status)
     if response.status_code == status:
         return bool(body["error"] == code)
     if response.status_code in (404, 405):
@@ -178,6 +183,15 @@ def _refused(response: Any, status: int, code: str) -> bool:
     if response.status_code == 422 and body["error"] == "ValidationError":
         return all(issue["type"] == "json_invalid" for issue in body["detail"])
     return bool(response.status_code == 400 and body["error"] == "MalformedBody")
+
+
+def _refused_openai(answered: int, error: dict[str, Any], status: int) -> bool:
+    if answered == status:
+        return bool(error["code"] == OPENAI_CODES[status])
+    if answered in (404, 405):
+        return bool(error["message"] in ("Not Found", "Method Not Allowed"))
+    malformed = error["code"] == "invalid_body" or "JSON decode error" in error["message"]
+    return bool(answered == 400 and malformed)
 
 
 @schema.parametrize()
@@ -206,7 +220,10 @@ def test_every_operation_conforms_with_good_bad_and_missing_keys(
     if path in PUBLIC:
         return
     header = "x-fastwrap-api-key" if path.startswith("/internal/") else "x-api-key"
-    for headers in ({header: UNKNOWN_KEY}, {header: "not a key"}, {}):
+    wrong: list[dict[str, str]] = [{header: UNKNOWN_KEY}, {header: "not a key"}, {}]
+    if path.startswith("/v1/"):
+        wrong += [{"Authorization": f"Bearer {UNKNOWN_KEY}"}, {"Authorization": "Bearer x"}]
+    for headers in wrong:
         response = case.call_and_validate(headers=headers, additional_checks=checks)
         assert _refused(response, 401, "Unauthorized"), response.text
     if path.startswith("/admin/"):
