@@ -3,6 +3,8 @@ yet, `response.failed` once the stream has begun, and nothing stored either way.
 
 from __future__ import annotations
 
+import asyncio
+
 import openai
 import pytest
 from openai import AsyncOpenAI
@@ -83,3 +85,28 @@ async def test_a_model_that_stalls_mid_stream_times_out_and_stores_nothing(
     assert types[-1] == "response.failed"
     assert seen[-1].response.error.message.startswith("upstream_timeout: ")  # type: ignore[union-attr]
     assert await items(sdk, conversation) == ["Ahoy", "stub reply to: Ahoy"]
+
+
+async def test_a_client_that_leaves_mid_stream_stores_nothing(
+    sdk: AsyncOpenAI, pirate: str, openai_stub: OpenAIStub
+) -> None:
+    first, conversation = await conversation_of(sdk, pirate)
+    openai_stub.set_reply("one two three")
+    gate = openai_stub.hold_stream()
+
+    stream = await sdk.responses.create(
+        model=pirate, input="More", previous_response_id=first, stream=True
+    )
+    async for event in stream:
+        if event.type == "response.output_text.delta":
+            break
+    await stream.close()
+    # The client has gone: the upstream call is abandoned rather than finished.
+    assert await asyncio.to_thread(openai_stub.stream_abandoned.wait, 5)
+    gate.set()
+
+    assert not openai_stub.stream_finished.is_set()
+    assert await items(sdk, conversation) == ["Ahoy", "stub reply to: Ahoy"]
+    again = await sdk.responses.create(model=pirate, input="Again", previous_response_id=first)
+    assert again.conversation is not None
+    assert again.conversation.id == conversation  # the lock was given back, nothing appended
