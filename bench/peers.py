@@ -9,6 +9,7 @@ connections (throughput) and 1 connection (median latency):
 - v1-stateless: FastWrap's /v1/chat/completions with that same body;
 - v1-stateful: /v1/chat/completions with only the new message, on a stored conversation whose
   history holds 10 messages (the history budget is full from the first measured turn);
+- v1-responses: /v1/responses with only the new input, continuing those same conversations;
 - api-chat: FastWrap's own /api/chat turn on such conversations (the reference).
 
 LiteLLM runs from its own virtualenv, never a project dependency:
@@ -136,6 +137,7 @@ def targets(
         "conversation": V1_PREFIX + "{i}",
         "messages": [{"role": "user", "content": CHAT_CONTENT}],
     }
+    responses = {"model": character, "conversation": V1_PREFIX + "{i}", "input": CHAT_CONTENT}
     api = {
         "character_id": character,
         "content": CHAT_CONTENT,
@@ -147,6 +149,9 @@ def targets(
         ),
         "v1-stateful": Target(
             *fastwrap, v1, write_body(stack, "v1-stateful", stateful), CONVERSATIONS
+        ),
+        "v1-responses": Target(
+            *fastwrap, "/v1/responses", write_body(stack, "v1-responses", responses), CONVERSATIONS
         ),
         "api-chat": Target(
             *fastwrap, "/api/chat", write_body(stack, "api-chat", api), CONVERSATIONS
