@@ -12,6 +12,10 @@ connections (throughput) and 1 connection (median latency):
 - v1-responses: /v1/responses with only the new input, continuing those same conversations;
 - api-chat: FastWrap's own /api/chat turn on such conversations (the reference).
 
+The verdicts compare each FastWrap row with api-chat (and LiteLLM) round by round, then take
+the median, as bench/chat.py does with its floor. "CPU ms/req" is the server's own CPU time
+per request, read from /proc: it moves much less with the neighbours than requests per second.
+
 LiteLLM runs from its own virtualenv, never a project dependency:
 
     uv venv /tmp/litellm-venv && uv pip install --python /tmp/litellm-venv 'litellm[proxy]'
@@ -208,8 +212,9 @@ def median(runs: list[tuple[WrkResult, float]], what: str) -> float:
 
 
 def table(runs: Runs) -> list[str]:
-    header = ["target", "req/s c=16", "p50 ms c=16", "req/s c=1", "p50 ms c=1", "CPU ms/req"]
-    lines = ["| " + " | ".join([*header, "errors"]) + " |", "|---" + "|---:" * 6 + "|"]
+    header = ["target", "req/s c=16", "p50 ms c=16", "req/s c=1", "p50 ms c=1"]
+    header += ["CPU ms/req c=16", "CPU ms/req c=1", "errors"]
+    lines = ["| " + " | ".join(header) + " |", "|---" + "|---:" * 7 + "|"]
     for name, by in runs.items():
         cells = [
             f"{median(by[16], 'rps'):.1f}",
@@ -217,6 +222,7 @@ def table(runs: Runs) -> list[str]:
             f"{median(by[1], 'rps'):.1f}",
             f"{median(by[1], 'p50_ms'):.2f}",
             f"{median(by[16], 'cpu'):.2f}",
+            f"{median(by[1], 'cpu'):.2f}",
             str(sum(r.errors for rs in by.values() for r, _ in rs)),
         ]
         lines.append("| " + " | ".join([name, *cells]) + " |")
@@ -233,21 +239,28 @@ def verdict(label: str, value: float, target: float, unit: str = "x") -> str:
     return f"RESULT {label}: {shown}: {'met' if met else 'NOT met'})"
 
 
+def paired(runs: Runs, name: str, other: str, connections: int, what: str) -> float:
+    """The median over rounds of `name`'s figure against `other`'s in the same round (a ratio
+    of throughputs, a difference of medians): neighbours on a shared machine move both."""
+    pairs = zip(runs[name][connections], runs[other][connections], strict=True)
+    if what == "ratio":
+        return statistics.median(a.rps / b.rps for (a, _), (b, _) in pairs)
+    return statistics.median(a.p50_ms - b.p50_ms for (a, _), (b, _) in pairs)
+
+
 def verdicts(runs: Runs) -> list[str]:
-    rps = {name: median(by[16], "rps") for name, by in runs.items()}
-    p50 = {name: median(by[1], "p50_ms") for name, by in runs.items()}
-    api = rps["api-chat"]
     lines = [
-        verdict("v1-stateless / api-chat throughput at 16", rps["v1-stateless"] / api, 1.0),
-        verdict("v1-stateful / api-chat throughput at 16", rps["v1-stateful"] / api, 0.9),
-    ]
+        verdict("v1-stateless / api-chat throughput at 16",
+                paired(runs, "v1-stateless", "api-chat", 16, "ratio"), 1.0),
+        verdict("v1-stateful / api-chat throughput at 16",
+                paired(runs, "v1-stateful", "api-chat", 16, "ratio"), 0.9),
+    ]  # fmt: skip
     for name in ("v1-stateless", "v1-stateful"):
-        extra = p50[name] - p50["api-chat"]
+        extra = paired(runs, name, "api-chat", 1, "difference")
         lines.append(verdict(f"{name} - api-chat median at 1", extra, 0.5, "ms"))
-        if "litellm" in rps:
-            lines.append(
-                verdict(f"{name} / litellm throughput at 16", rps[name] / rps["litellm"], 5.0)
-            )
+        if "litellm" in runs:
+            ratio = paired(runs, name, "litellm", 16, "ratio")
+            lines.append(verdict(f"{name} / litellm throughput at 16", ratio, 5.0))
     return lines
 
 

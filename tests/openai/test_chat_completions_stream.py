@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -108,3 +109,17 @@ async def test_the_sdk_raises_on_the_error_line(
     with pytest.raises(openai.APIError, match=r"upstream|model|500|error"):
         async for _ in stream:
             pass
+
+
+async def test_a_client_that_leaves_mid_stream_stores_nothing(
+    http: httpx.AsyncClient, alice: Tenant, pirate: str, openai_stub: OpenAIStub
+) -> None:
+    gate = openai_stub.hold_stream()
+    body = {"model": pirate, "messages": ASK, "stream": True, "conversation": "left"}
+    async with http.stream("POST", "/v1/chat/completions", json=body, headers=alice.headers) as r:
+        lines = r.aiter_lines()
+        while "stub" not in await anext(lines):  # the first delta: the model is mid-reply
+            pass
+    assert await asyncio.to_thread(openai_stub.stream_abandoned.wait, 5)
+    gate.set()
+    assert (await http.get("/api/conversations/left", headers=alice.headers)).status_code == 404

@@ -76,3 +76,14 @@ async def test_a_bad_key_is_an_authentication_error(server: str) -> None:
     body = raised.value.body
     assert isinstance(body, dict)
     assert set(body) == {"message", "type", "param", "code"}
+
+
+async def test_a_name_with_a_slash_is_a_model_too(
+    sdk: AsyncOpenAI, http: httpx.AsyncClient, alice: Tenant
+) -> None:
+    slashed = await make_character(http, alice, "You are a router.", name="team/router v2")
+    assert (await sdk.models.retrieve("team/router v2")).id == slashed
+    reply = await sdk.chat.completions.create(
+        model="team/router v2", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert reply.model == slashed

@@ -152,4 +152,17 @@ async def test_a_malformed_body_is_400_in_openai_shape(
         content=b"{not json",
         headers={**tenant.headers, "content-type": "application/json"},
     )
-    assert response.status_code in (400, 404)  # 404 until the route exists
+    assert_openai_error(response, 400, "invalid_value")
+    assert response.json()["error"]["param"] is None
+
+
+async def test_a_body_over_the_limit_is_413_in_openai_shape(
+    api: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    huge = b'{"model": "x", "messages": [{"role": "user", "content": "' + b"x" * 2_000_000 + b'"}]}'
+    response = await api.post(
+        "/v1/chat/completions",
+        content=huge,
+        headers={**tenant.headers, "content-type": "application/json"},
+    )
+    assert_openai_error(response, 413, "request_too_large")

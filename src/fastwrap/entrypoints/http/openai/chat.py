@@ -14,7 +14,7 @@ from fastwrap.domain.chat import TurnRequest
 from fastwrap.domain.completions import CompletionRequest
 from fastwrap.domain.model import NO_OPTIONS, Character, ModelOptions, PromptMessage
 from fastwrap.entrypoints.http.openai.auth import ChatCallerDep
-from fastwrap.entrypoints.http.openai.chat_answers import Answer, Events
+from fastwrap.entrypoints.http.openai.chat_answers import CHUNK_EVENT, Answer, Events
 from fastwrap.entrypoints.http.openai.chat_schemas import ChatCompletionIn, ChatCompletionOut
 from fastwrap.entrypoints.http.openai.errors import InvalidParam, documented
 from fastwrap.entrypoints.http.openai.models import TAG, json_response
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1", tags=[TAG], responses=documented())
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 CHUNKS = {
     "description": "With `stream: true`: `chat.completion.chunk` SSE lines, then `data: [DONE]`",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    "content": {"text/event-stream": {"schema": CHUNK_EVENT}},
 }
 
 

@@ -28,6 +28,33 @@ type Outcome = TurnResult | CompletionResult
 type Events = AsyncIterator[ChatDelta | TurnResult] | AsyncIterator[ChatDelta | CompletionResult]
 
 
+def _json_data(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "string", "contentMediaType": "application/json", "contentSchema": schema}
+
+
+_CHUNK = {
+    "type": "object",
+    "required": ["id", "object", "created", "model", "choices"],
+    "properties": {
+        "object": {"const": "chat.completion.chunk"},
+        "choices": {"type": "array", "maxItems": 1},
+        "usage": {"$ref": "#/components/schemas/CompletionUsage"},
+        "fastwrap": {"$ref": "#/components/schemas/FastWrapOut"},
+    },
+}
+_ERROR = {"$ref": "#/components/schemas/OpenAIErrorBody"}
+# One event of a streamed completion (OpenAPI 3.1 describes an event stream event by event):
+# a chunk, the error that ended the stream, or the closing `[DONE]`; no `event:` lines.
+CHUNK_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "event": {"const": "message"},
+        "data": {"oneOf": [{"const": "[DONE]"}, _json_data({"oneOf": [_CHUNK, _ERROR]})]},
+    },
+}
+
+
 def usage_of(reply: ChatReply) -> dict[str, int]:
     """OpenAI's usage; a count the provider did not report is 0."""
     prompt = reply.usage.input_tokens or 0

@@ -114,21 +114,21 @@ def _matches_id(value: str) -> bool:
 # --- answers (for the OpenAPI document) ------------------------------------------------------
 
 
-class UsageOut(BaseModel):
+class CompletionUsage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
 
 
-class AssistantMessageOut(BaseModel):
+class CompletionMessage(BaseModel):
     role: Literal["assistant"]
     content: str
     refusal: None = None
 
 
-class ChoiceOut(BaseModel):
+class CompletionChoice(BaseModel):
     index: int
-    message: AssistantMessageOut
+    message: CompletionMessage
     finish_reason: Literal["stop", "length"]
     logprobs: None = None
 
@@ -146,7 +146,7 @@ class ChatCompletionOut(BaseModel):
     object: Literal["chat.completion"]
     created: int
     model: str
-    choices: list[ChoiceOut]
-    usage: UsageOut
+    choices: list[CompletionChoice]
+    usage: CompletionUsage
     system_fingerprint: None = None
     fastwrap: FastWrapOut

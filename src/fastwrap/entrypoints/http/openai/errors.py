@@ -115,8 +115,8 @@ def param_of(loc: Sequence[str | int]) -> str | None:
 def validation_body(errors: Sequence[Any]) -> dict[str, Any]:
     """The first validation error, as OpenAI reports one: its message and the field it names."""
     first = errors[0] if errors else {}
-    loc = first.get("loc", ())
-    param = param_of(loc)
+    # A body that is not JSON names a character offset, not a field.
+    param = None if first.get("type") == "json_invalid" else param_of(first.get("loc", ()))
     message = str(first.get("msg", "invalid request"))
     if param is not None:
         message = f"{param}: {message}"

@@ -50,7 +50,7 @@ async def list_models(caller: ReadCallerDep) -> Response:
 
 
 @router.get(
-    "/models/{model}",
+    "/models/{model:path}",
     response_model=ModelOut,
     responses=documented(404),
     summary="One character, by id or by unique name",
