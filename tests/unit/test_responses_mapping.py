@@ -17,6 +17,7 @@ from openai.types.responses import Response as SdkResponse
 from openai.types.responses import ResponseStreamEvent
 from pydantic import TypeAdapter
 
+from fastwrap.container import make_container
 from fastwrap.domain.errors import Invalid, NotFound
 from fastwrap.domain.model import Conversation, Message, PromptMessage, Usage
 from fastwrap.domain.responses import (
@@ -26,6 +27,7 @@ from fastwrap.domain.responses import (
     item_id,
     item_seq,
 )
+from fastwrap.entrypoints.http.app import create_app
 from fastwrap.entrypoints.http.openai.errors import InvalidParam
 from fastwrap.entrypoints.http.openai.response_events import EventWriter
 from fastwrap.entrypoints.http.openai.response_input import messages
@@ -35,6 +37,12 @@ from fastwrap.entrypoints.http.openai.response_objects import (
     item_list,
     response_object,
 )
+from fastwrap.entrypoints.http.openai.response_schemas import (
+    ConversationOut,
+    ItemListOut,
+    ResponseOut,
+)
+from tests.support.app import hermetic_settings
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 conversation_ids = st.from_regex(r"[A-Za-z0-9._:-]{1,128}", fullmatch=True)
@@ -239,3 +247,33 @@ def test_conversations_and_items_are_openais() -> None:
     )
     assert [(i.role, i.content[0].text) for i in listed.data] == [("user", "Q"), ("assistant", "A")]  # type: ignore[union-attr]
     assert (listed.first_id, listed.last_id) == (item_id("conv_1", 1), item_id("conv_1", 2))
+
+
+def test_the_documented_shapes_are_the_ones_sent() -> None:
+    conversation = Conversation(
+        id="conv_1", client_id=uuid4(), character_id=None, messages=(), expires_at=T0,
+        created_at=T0,
+    )  # fmt: skip
+    stored = (Message(role="user", content="Q", created_at=T0, seq=1),)
+
+    ResponseOut.model_validate(response_object(response(), Echo()))
+    ResponseOut.model_validate(response_object(response("in_progress", ""), Echo()))
+    ConversationOut.model_validate(conversation_object(conversation))
+    ItemListOut.model_validate(item_list("conv_1", stored, has_more=True))
+
+
+def test_the_routes_are_documented_under_the_openai_tag() -> None:
+    document = create_app(make_container(hermetic_settings())).openapi()
+    paths = {
+        "/v1/responses": {"post"},
+        "/v1/responses/{response_id}": {"get", "delete"},
+        "/v1/responses/{response_id}/input_items": {"get"},
+        "/v1/conversations": {"post"},
+        "/v1/conversations/{conversation_id}": {"get", "post", "delete"},
+        "/v1/conversations/{conversation_id}/items": {"get"},
+    }
+    for path, methods in paths.items():
+        for method in methods:
+            assert document["paths"][path][method]["tags"] == ["openai"], (path, method)
+    streamed = document["paths"]["/v1/responses"]["post"]["responses"]["200"]["content"]
+    assert set(streamed) == {"application/json", "text/event-stream"}

@@ -13,6 +13,11 @@ from fastwrap.entrypoints.http.openai.errors import documented
 from fastwrap.entrypoints.http.openai.models import TAG, json_response
 from fastwrap.entrypoints.http.openai.response_input import messages
 from fastwrap.entrypoints.http.openai.response_objects import conversation_object, item_list
+from fastwrap.entrypoints.http.openai.response_schemas import (
+    ConversationOut,
+    DeletedOut,
+    ItemListOut,
+)
 from fastwrap.entrypoints.http.schemas import CONVERSATION_ID
 
 router = APIRouter(prefix="/v1", tags=[TAG], responses=documented())
@@ -32,7 +37,11 @@ class ConversationUpdateIn(BaseModel):
     metadata: dict[str, str]
 
 
-@router.post("/conversations", summary="Create a conversation, optionally with items")
+@router.post(
+    "/conversations",
+    response_model=ConversationOut,
+    summary="Create a conversation, optionally with items",
+)
 async def create_conversation(body: ConversationIn, caller: ChatCallerDep) -> Response:
     conversation = await caller.services.conversations.create(
         caller.client.id,
@@ -43,7 +52,10 @@ async def create_conversation(body: ConversationIn, caller: ChatCallerDep) -> Re
 
 
 @router.get(
-    "/conversations/{conversation_id}", responses=documented(404), summary="Retrieve a conversation"
+    "/conversations/{conversation_id}",
+    response_model=ConversationOut,
+    responses=documented(404),
+    summary="Retrieve a conversation",
 )
 async def get_conversation(
     caller: ReadCallerDep, conversation_id: str = ConversationId
@@ -54,6 +66,7 @@ async def get_conversation(
 
 @router.post(
     "/conversations/{conversation_id}",
+    response_model=ConversationOut,
     responses=documented(404),
     summary="Replace a conversation's metadata",
 )
@@ -68,6 +81,7 @@ async def update_conversation(
 
 @router.delete(
     "/conversations/{conversation_id}",
+    response_model=DeletedOut,
     responses=documented(404),
     summary="Delete a conversation and its responses",
 )
@@ -80,6 +94,7 @@ async def delete_conversation(
 
 @router.get(
     "/conversations/{conversation_id}/items",
+    response_model=ItemListOut,
     responses=documented(404),
     summary="A conversation's items, newest first by default",
 )

@@ -18,6 +18,12 @@ from fastwrap.entrypoints.http.openai.models import TAG, json_response
 from fastwrap.entrypoints.http.openai.response_events import events
 from fastwrap.entrypoints.http.openai.response_input import messages
 from fastwrap.entrypoints.http.openai.response_objects import Echo, item_list, response_object
+from fastwrap.entrypoints.http.openai.response_schemas import (
+    RESPONSE_EVENT,
+    DeletedOut,
+    ItemListOut,
+    ResponseOut,
+)
 
 router = APIRouter(prefix="/v1", tags=[TAG], responses=documented())
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -68,8 +74,12 @@ def echo_of(body: ResponsesIn) -> Echo:
 
 @router.post(
     "/responses",
+    response_model=ResponseOut,
     responses={
-        200: {"description": "A `response`; with `stream: true`, its typed events (SSE)"},
+        200: {
+            "description": "A `response`; with `stream: true`, its typed events (SSE)",
+            "content": {"text/event-stream": {"schema": RESPONSE_EVENT}},
+        },
         **documented(404, 409, 502, 504),
     },
     summary="Create a response: one turn of the character the model names",
@@ -100,7 +110,12 @@ async def create_response(body: ResponsesIn, caller: ChatCallerDep) -> Response:
     return json_response(response_object(response, echo_of(body)))
 
 
-@router.get("/responses/{response_id}", responses=documented(404), summary="Retrieve a response")
+@router.get(
+    "/responses/{response_id}",
+    response_model=ResponseOut,
+    responses=documented(404),
+    summary="Retrieve a response",
+)
 async def get_response(response_id: str, caller: ReadCallerDep) -> Response:
     response = await caller.services.responses.get(caller.client.id, response_id)
     return json_response(response_object(response, Echo()))
@@ -108,6 +123,7 @@ async def get_response(response_id: str, caller: ReadCallerDep) -> Response:
 
 @router.delete(
     "/responses/{response_id}",
+    response_model=DeletedOut,
     responses=documented(404),
     summary="Delete a response: its input and output leave its conversation",
 )
@@ -118,6 +134,7 @@ async def delete_response(response_id: str, caller: ChatCallerDep) -> Response:
 
 @router.get(
     "/responses/{response_id}/input_items",
+    response_model=ItemListOut,
     responses=documented(404),
     summary="The input items a response was given",
 )
