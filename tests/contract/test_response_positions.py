@@ -1,115 +1,29 @@
-"""Responses and conversations as domain use cases, over both conversation stores: chaining,
-forking, store=false, instructions, input items, and conversations created with items — the
-one turn of ChatService underneath (SPEC §12)."""
+"""Responses as a domain use case, over both conversation stores: chaining, forking,
+store=false, instructions, input items, streams — the one turn of ChatService underneath
+(SPEC §12)."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
-from uuid import UUID
+from dataclasses import replace
 
 import pytest
 
-from fastwrap.adapters.langchain.hashing import HashingEmbedder
-from fastwrap.adapters.memory.repositories import memory_storage
-from fastwrap.domain.chat import ChatService, HistoryBudget, TurnRequest
-from fastwrap.domain.conversations import ConversationService, ItemPage
+from fastwrap.domain.chat import TurnRequest
 from fastwrap.domain.errors import Conflict, Invalid, NotFound, UpstreamFailed
-from fastwrap.domain.model import Character, ChatDelta, PromptMessage
+from fastwrap.domain.model import ChatDelta, PromptMessage
 from fastwrap.domain.responses import (
     Response,
     ResponseRef,
     ResponseRequest,
-    ResponseService,
-    item_id,
 )
-from fastwrap.domain.vectors import VectorService
-from tests.contract.seeds import add_client
-from tests.support.chat import ScriptedModel
 from tests.support.redis import ConversationCase
-
-TTL = 3600
-
-
-@dataclass
-class Desk:
-    responses: ResponseService
-    conversations: ConversationService
-    chat: ChatService
-    model: ScriptedModel
-    case: ConversationCase
-    tenant: UUID
-    pirate: Character
-    parrot: Character
-
-    def ask(
-        self, *texts: str, character: Character | None = None, **fields: object
-    ) -> ResponseRequest:
-        """A request whose input is `texts`, alternating user/assistant and ending as user."""
-        roles = ["user" if (len(texts) - i) % 2 else "assistant" for i in range(len(texts))]
-        return ResponseRequest(
-            character_id=(character or self.pirate).id,
-            model="Pirate",
-            input=tuple(
-                PromptMessage(role=r, content=t) for r, t in zip(roles, texts, strict=True)
-            ),  # type: ignore[arg-type]
-            **fields,  # type: ignore[arg-type]
-        )
-
-    async def create(self, *texts: str, **fields: object) -> Response:
-        return await self.responses.create(self.tenant, self.ask(*texts, **fields))
-
-    async def contents(self, conversation_id: str | None) -> list[tuple[int, str, str]]:
-        assert conversation_id is not None
-        found = await self.case.store.get(self.tenant, conversation_id)
-        assert found is not None
-        return [(m.seq, m.role, m.content) for m in found.messages]
-
-    def last_prompt(self) -> list[tuple[str, str]]:
-        return [(m.role, m.content) for m in self.model.prompts[-1]]
+from tests.support.responses import Desk, build_desk
 
 
 @pytest.fixture
 async def desk(conversation_store: ConversationCase) -> Desk:
-    case = conversation_store
-    storage = memory_storage()
-    model = ScriptedModel(case.clock)
-    vectors = VectorService(index=storage.vectors, embedder=HashingEmbedder(64), clock=case.clock)
-    chat = ChatService(
-        characters=storage.characters,
-        conversations=case.store,
-        model=model,
-        vectors=vectors,
-        clock=case.clock,
-        default_ttl=TTL,
-        budget=HistoryBudget(),
-    )
-    tenant = await add_client(storage, case.clock.now())
-    characters = []
-    for name, role in (("Pirate", "You are a pirate."), ("Parrot", "You repeat.")):
-        now = case.clock.now()
-        character = Character(
-            id=UUID(int=len(characters) + 1),
-            client_id=tenant,
-            name=name,
-            agent_role=role,
-            created_at=now,
-            updated_at=now,
-        )
-        await storage.characters.add(character)
-        characters.append(character)
-    return Desk(
-        responses=ResponseService(chat=chat, conversations=case.store, clock=case.clock),
-        conversations=ConversationService(
-            conversations=case.store, clock=case.clock, default_ttl=TTL
-        ),
-        chat=chat,
-        model=model,
-        case=case,
-        tenant=tenant,
-        pirate=characters[0],
-        parrot=characters[1],
-    )
+    return await build_desk(conversation_store)
 
 
 async def test_a_response_starts_a_conversation_and_the_next_continues_it(desk: Desk) -> None:
@@ -372,67 +286,3 @@ async def test_a_stream_that_fails_stores_nothing(desk: Desk) -> None:
             pass
 
     assert len(await desk.contents(first.conversation_id)) == 2
-
-
-async def test_a_conversation_created_with_items_is_bound_by_its_first_response(desk: Desk) -> None:
-    created = await desk.conversations.create(
-        desk.tenant,
-        metadata={"topic": "ships"},
-        items=(
-            PromptMessage(role="user", content="I like ships"),
-            PromptMessage(role="assistant", content="Noted"),
-        ),
-    )
-    assert created.character_id is None
-
-    response = await desk.create("What do I like?", conversation_id=created.id)
-
-    assert ("user", "I like ships") in desk.last_prompt()
-    bound = await desk.conversations.get(desk.tenant, created.id)
-    assert (bound.character_id, bound.metadata) == (desk.pirate.id, {"topic": "ships"})
-    with pytest.raises(Conflict):
-        await desk.create("x", conversation_id=created.id, character=desk.parrot)
-    assert response.conversation_id == created.id
-
-    updated = await desk.conversations.update(desk.tenant, created.id, {"topic": "maps"})
-    assert updated.metadata == {"topic": "maps"}
-    await desk.conversations.delete(desk.tenant, created.id)
-    with pytest.raises(NotFound):
-        await desk.conversations.get(desk.tenant, created.id)
-    with pytest.raises(NotFound):
-        await desk.responses.get(desk.tenant, response.id)
-
-
-async def test_items_come_in_pages_either_way(desk: Desk) -> None:
-    first = await desk.create("one")
-    await desk.create("two", previous_response_id=first.id)
-    assert first.conversation_id is not None
-
-    newest = await desk.conversations.items(desk.tenant, first.conversation_id, limit=3)
-    rest = await desk.conversations.items(
-        desk.tenant, first.conversation_id, limit=3, after=newest_id(newest, first.conversation_id)
-    )
-    oldest = await desk.conversations.items(
-        desk.tenant, first.conversation_id, order="asc", limit=2
-    )
-
-    assert [m.seq for m in newest.items] == [4, 3, 2]
-    assert newest.has_more
-    assert ([m.seq for m in rest.items], rest.has_more) == ([1], False)
-    assert [m.seq for m in oldest.items] == [1, 2]
-    with pytest.raises(Invalid):
-        await desk.conversations.items(desk.tenant, first.conversation_id, after="msg_bogus")
-
-
-def newest_id(page: ItemPage, conversation_id: str) -> str:
-    return item_id(conversation_id, page.items[-1].seq)
-
-
-async def test_a_conversation_expires_with_its_responses(desk: Desk) -> None:
-    first = await desk.create("Ahoy")
-    await desk.case.advance(TTL + 1)
-
-    with pytest.raises(NotFound):
-        await desk.responses.get(desk.tenant, first.id)
-    with pytest.raises(NotFound):
-        await desk.create("More", previous_response_id=first.id)
