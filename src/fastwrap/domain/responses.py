@@ -123,7 +123,8 @@ def check_metadata(metadata: JsonObject) -> JsonObject:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResponseRequest:
     """`input` in order; system messages among them are instructions for this response only.
-    `model` is echoed as the caller named the character."""
+    `model` is echoed as the caller named the character; `end_user`, `options` and `key_id`
+    mean what they mean in a TurnRequest."""
 
     character_id: UUID
     model: str
@@ -135,6 +136,7 @@ class ResponseRequest:
     metadata: JsonObject = field(default_factory=dict)
     end_user: str | None = None
     options: ModelOptions = NO_OPTIONS
+    key_id: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -244,6 +246,7 @@ class ResponseService:
             store=request.store,
             details=details,
             options=request.options,
+            key_id=request.key_id,
         )
         return _Asked(turn=turn, tag=tag, request=request, created_at=now)
 
