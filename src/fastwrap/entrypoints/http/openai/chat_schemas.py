@@ -8,9 +8,9 @@ supported. Answers are written as plain JSON (chat_answers.py); the models below
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool, field_validator
+from pydantic import BaseModel, Field, StrictBool, WithJsonSchema, field_validator
 
 from fastwrap.entrypoints.http.json_types import JsonFloat, JsonInt
 from fastwrap.entrypoints.http.openai.errors import InvalidParam
@@ -39,9 +39,18 @@ def text_of(content: Any) -> str:
     raise ValueError("content must be a string or a list of text parts")
 
 
+TEXT_PART = {
+    "type": "object",
+    "required": ["type", "text"],
+    "properties": {"type": {"const": "text"}, "text": {"type": "string"}},
+}
+# What the schema says `content` may be; the validator turns each into the text.
+CONTENT = {"anyOf": [{"type": "string"}, {"type": "array", "items": TEXT_PART}, {"type": "null"}]}
+
+
 class MessageIn(BaseModel):
     role: RoleIn
-    content: str = ""
+    content: Annotated[str, WithJsonSchema(CONTENT)] = ""
 
     @field_validator("content", mode="before")
     @classmethod
