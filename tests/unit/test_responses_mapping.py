@@ -3,6 +3,7 @@ that OpenAI's own SDK types accept as they are (validated, not merely constructe
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -83,6 +84,12 @@ def test_an_item_id_names_a_message_of_one_conversation(conversation: str, seq: 
     assert item_seq(conversation, item_id(conversation, seq)) == seq
     with pytest.raises(Invalid):
         item_seq(conversation + "x", item_id(conversation, seq))
+
+
+def test_an_id_naming_no_possible_conversation_is_no_response() -> None:
+    forged = "resp_" + base64.urlsafe_b64encode(b"2.tag.bad key*\n").decode().rstrip("=")
+    with pytest.raises(NotFound):
+        ResponseRef.decode(forged)
 
 
 def test_an_unstored_response_id_has_no_conversation() -> None:

@@ -23,6 +23,7 @@ from uuid import UUID
 from fastwrap.domain.chat import ChatService, TurnRequest, TurnResult, TurnStarted
 from fastwrap.domain.errors import Invalid, NotFound
 from fastwrap.domain.model import (
+    CONVERSATION_ID_RE,
     NO_OPTIONS,
     ChatDelta,
     Conversation,
@@ -79,7 +80,8 @@ class ResponseRef:
         raw = _unpack(response_id.removeprefix(RESPONSE_PREFIX))
         parts = raw.split(".", 2) if raw is not None else []
         seq, tag, conversation_id = parts if len(parts) == 3 else ("", "", "")
-        if not response_id.startswith(RESPONSE_PREFIX) or not seq.isdigit() or not tag:
+        named = not conversation_id or CONVERSATION_ID_RE.fullmatch(conversation_id) is not None
+        if not response_id.startswith(RESPONSE_PREFIX) or not seq.isdigit() or not tag or not named:
             raise NotFound("response not found")
         return cls(conversation_id=conversation_id or None, seq=int(seq), tag=tag)
 
