@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -44,6 +44,23 @@ def create_tenant(
             made.raise_for_status()
             character_id = character_id or made.json()["data"]["id"]
     return Tenant(api_key=data["api_key"], client_id=data["id"], character_id=character_id)
+
+
+def with_credential(url: str, tenant: Tenant, auth: str) -> Tenant:
+    """The tenant authenticating with its primary key, a named chat key, or an end-user token
+    (one end user, for a day), made through the API as a tenant's backend makes them."""
+    if auth == "primary":
+        return tenant
+    headers = {"x-api-key": tenant.api_key}
+    with httpx.Client(base_url=url, timeout=30, headers=headers) as http:
+        if auth == "key":
+            made = http.post("/clients/me/keys", json={"name": "bench", "scopes": ["chat"]})
+            made.raise_for_status()
+            return replace(tenant, api_key=made.json()["data"]["api_key"])
+        body = {"character_id": tenant.character_id, "end_user": "bench-user", "ttl": 86_400}
+        made = http.post("/api/end-user-tokens", json=body)
+        made.raise_for_status()
+        return replace(tenant, api_key=made.json()["data"]["token"])
 
 
 def seed_conversations(

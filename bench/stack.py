@@ -115,6 +115,7 @@ class Stack:
             "RATE_LIMIT_API": BENCH_BUDGET,
             "RATE_LIMIT_AUTH": BENCH_BUDGET,
             "RATE_LIMIT_IP": BENCH_BUDGET,
+            "RATE_LIMIT_END_USER": BENCH_BUDGET,
             "LOG_LEVEL": "WARNING",
             "LOG_DIR": str(self.workdir / "logs"),
             "BCRYPT_ROUNDS": "4",

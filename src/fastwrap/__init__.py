@@ -31,6 +31,11 @@ if TYPE_CHECKING:
         Services as Services,
         make_container as make_container,
     )
+    from fastwrap.domain.access import (
+        AccessService as AccessService,
+        IssuedApiKey as IssuedApiKey,
+        IssuedToken as IssuedToken,
+    )
     from fastwrap.domain.characters import (
         UNSET as UNSET,
         CharacterDraft as CharacterDraft,
@@ -41,6 +46,10 @@ if TYPE_CHECKING:
         ChatService as ChatService,
         TurnRequest as TurnRequest,
         TurnResult as TurnResult,
+    )
+    from fastwrap.domain.client_settings import (
+        ClientSettings as ClientSettings,
+        ClientSettingsService as ClientSettingsService,
     )
     from fastwrap.domain.clients import (
         ClientChanges as ClientChanges,
@@ -63,6 +72,13 @@ if TYPE_CHECKING:
         UpstreamTimeout as UpstreamTimeout,
     )
     from fastwrap.domain.health import HealthReport as HealthReport, HealthService as HealthService
+    from fastwrap.domain.keys import (
+        SCOPES as SCOPES,
+        ApiKey as ApiKey,
+        EndUserToken as EndUserToken,
+        MissingScope as MissingScope,
+        Principal as Principal,
+    )
     from fastwrap.domain.model import (
         NO_OPTIONS as NO_OPTIONS,
         Caller as Caller,
@@ -134,6 +150,9 @@ _HOMES = {
         "Usage",
     ),
     "fastwrap.domain.clients": ("ClientChanges", "ClientService", "IssuedKey"),
+    "fastwrap.domain.access": ("AccessService", "IssuedApiKey", "IssuedToken"),
+    "fastwrap.domain.client_settings": ("ClientSettings", "ClientSettingsService"),
+    "fastwrap.domain.keys": ("SCOPES", "ApiKey", "EndUserToken", "MissingScope", "Principal"),
     "fastwrap.domain.characters": ("UNSET", "CharacterDraft", "CharacterPatch", "CharacterService"),
     "fastwrap.domain.chat": ("ChatService", "TurnRequest", "TurnResult"),
     "fastwrap.domain.vectors": ("VectorService",),

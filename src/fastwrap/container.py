@@ -31,8 +31,10 @@ from fastwrap.adapters.observability import (
     open_tracing,
 )
 from fastwrap.adapters.security.hashing import BcryptPasswordHasher, Sha256ApiKeys
+from fastwrap.domain.access import AccessService
 from fastwrap.domain.characters import CharacterService
 from fastwrap.domain.chat import ChatService, HistoryBudget
+from fastwrap.domain.client_settings import ClientSettingsService
 from fastwrap.domain.clients import ClientService
 from fastwrap.domain.conversations import ConversationService
 from fastwrap.domain.documents import JOB_KIND, DocumentJob, DocumentService
@@ -41,6 +43,7 @@ from fastwrap.domain.health import HealthService
 from fastwrap.domain.imports import ImportService
 from fastwrap.domain.internal_key import InternalKey
 from fastwrap.domain.jobs import Doorbell, JobService, JobWorker
+from fastwrap.domain.key_usage import KeyUsage
 from fastwrap.domain.logins import LimitedLogins
 from fastwrap.domain.model import RateLimit
 from fastwrap.domain.responses import ResponseService
@@ -199,6 +202,9 @@ class Services:
 
     clients: ClientService
     logins: LimitedLogins
+    access: AccessService
+    client_settings: ClientSettingsService
+    key_usage: KeyUsage
     characters: CharacterService
     chat: ChatService
     responses: ResponseService
@@ -273,6 +279,22 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
     logins = providers.Singleton(_logins, client_service, live_state, settings)
+    key_usage = providers.Singleton(KeyUsage, storage.provided.keys)
+    access_service = providers.Singleton(
+        AccessService,
+        keys=storage.provided.keys,
+        tokens=storage.provided.tokens,
+        characters=storage.provided.characters,
+        secrets=api_keys,
+        usage=key_usage,
+        clock=clock,
+    )
+    client_settings_service = providers.Singleton(
+        ClientSettingsService,
+        writer=storage.provided.clients,
+        reader=storage.provided.clients,
+        clock=clock,
+    )
     character_service = providers.Singleton(
         CharacterService, characters=storage.provided.characters, clock=clock
     )
@@ -335,6 +357,9 @@ class Container(containers.DeclarativeContainer):
         Services,
         clients=client_service,
         logins=logins,
+        access=access_service,
+        client_settings=client_settings_service,
+        key_usage=key_usage,
         characters=character_service,
         chat=chat_service,
         responses=response_service,
@@ -363,7 +388,8 @@ async def running(container: Container) -> AsyncIterator[Services]:
         services = container.services()
         if not isinstance(services, Services):
             services = await services
-        yield services
+        async with services.key_usage.running():  # keys' last_used_at, written off the path
+            yield services
     finally:
         stopped = container.shutdown_resources()
         if stopped is not None:

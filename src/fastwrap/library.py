@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fastwrap.container import Container, Services
+    from fastwrap.domain.access import AccessService
     from fastwrap.domain.characters import CharacterService
     from fastwrap.domain.chat import ChatService
+    from fastwrap.domain.client_settings import ClientSettingsService
     from fastwrap.domain.clients import ClientService
     from fastwrap.domain.documents import DocumentService
     from fastwrap.domain.health import HealthService
@@ -55,6 +57,20 @@ class FastWrap:
     def clients(self) -> ClientService:
         """Tenants: `sign_up`, `log_in`, `authenticate(api_key)`, `regenerate_key`, admin `list`."""
         return self.services.clients
+
+    @property
+    def keys(self) -> AccessService:
+        """Keys and end-user tokens (SPEC §13): `authenticate(key_or_token)` (a `Principal`),
+        `create_key(holder, name, scopes, expires_at)` (`fastwrap.Principal.of_primary(client)`
+        acts as the client's primary key), `list_keys`, `revoke_key`, and `issue_token`."""
+        return self.services.access
+
+    @property
+    def client_settings(self) -> ClientSettingsService:
+        """A tenant's own settings: `update(client_id, allowed_origins=...,
+        end_user_daily_tokens=...)`; the current ones are on the `Client`
+        (`fastwrap.ClientSettings.of(client)`)."""
+        return self.services.client_settings
 
     @property
     def characters(self) -> CharacterService:

@@ -113,6 +113,8 @@ class Settings(BaseSettings):
     rate_limit_api: str = "600/minute"
     rate_limit_auth: str = "20/minute"
     rate_limit_ip: str = "1200/minute"
+    # Each end-user token's own budget (all routes), on top of its client's (SPEC §8).
+    rate_limit_end_user: str = "30/minute"
     # Failed logins per email, whatever the IP: over it, that email's logins are refused.
     rate_limit_login_failures: str = "10/15 minutes"
     trusted_proxies: str = ""
@@ -133,6 +135,7 @@ class Settings(BaseSettings):
         "rate_limit_api",
         "rate_limit_auth",
         "rate_limit_ip",
+        "rate_limit_end_user",
         "rate_limit_login_failures",
     )
     @classmethod

@@ -246,3 +246,37 @@ async def test_a_request_costs_the_limiter_one_redis_round_trip(
     # The IP's and the client's budgets at once: one round trip on top of what the route costs.
     assert limited == (free[0] + 1, free[1] + 1)
     assert free[0] == 0
+
+
+async def test_an_end_user_token_has_a_budget_of_its_own(limited_api: Api) -> None:
+    from tests.support.keys import issue_token
+
+    async with limited_api(rate_limit_end_user="2/minute") as api:
+        alice = await sign_up(api, "alice@example.com")
+        cid = await make_character(api, alice)
+        first = await issue_token(api, alice.headers, cid, "u-1")
+        second = await issue_token(api, alice.headers, cid, "u-2")
+
+        async def say(token: str) -> int:
+            body = {"character_id": cid, "content": "hi"}
+            response = await api.post("/api/chat", json=body, headers={"x-api-key": token})
+            return response.status_code
+
+        assert [await say(first) for _ in range(3)] == [201, 201, 429]
+        assert await say(second) == 201  # another end user's token: its own budget
+        assert (await chat(api, alice, cid)).status_code == 201  # the tenant's is not spent
+
+
+async def test_named_keys_share_their_clients_budget(limited_api: Api) -> None:
+    from tests.support.keys import create_key
+
+    async with limited_api(rate_limit_chat="3/minute") as api:
+        alice = await sign_up(api, "alice@example.com")
+        cid = await make_character(api, alice)
+        named = Tenant(alice.id, alice.email, await create_key(api, alice.headers, ["chat"]))
+
+        statuses = [(await chat(api, alice, cid)).status_code]
+        statuses += [(await chat(api, named, cid)).status_code for _ in range(3)]
+
+        assert statuses == [201, 201, 201, 429]
+        assert (await chat(api, alice, cid)).status_code == 429

@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastwrap.container import make_container
 from fastwrap.domain.errors import Forbidden
 from fastwrap.entrypoints.http import app as app_module
-from fastwrap.entrypoints.http.deps import current_caller
+from fastwrap.entrypoints.http.deps import read_caller
 from tests.support.app import hermetic_settings
 
 
@@ -34,7 +34,7 @@ async def test_dependency_overrides_reach_the_added_routes() -> None:
         raise Forbidden("overridden for this app")
 
     app = app_module.create_app(make_container(hermetic_settings()))
-    app.dependency_overrides[current_caller] = refuse
+    app.dependency_overrides[read_caller] = refuse
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

@@ -50,7 +50,8 @@ async def test_an_empty_database_gets_every_migration_in_order(pg_empty_dsn: str
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
     )
     assert [t["tablename"] for t in tables] == [
-        "app_schema", "characters", "clients", "documents", "embeddings", "jobs",
+        "api_keys", "app_schema", "characters", "clients", "documents", "embeddings",
+        "end_user_tokens", "jobs",
     ]  # fmt: skip
     assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
 

@@ -127,14 +127,6 @@ async def test_the_key_goes_as_bearer_or_as_x_api_key(
     assert_openai_error(wrong, 401, "invalid_api_key")
 
 
-async def test_bearer_is_not_a_key_for_the_api_routes(
-    api: httpx.AsyncClient, tenant: Tenant
-) -> None:
-    response = await api.get("/api/characters", headers={"Authorization": f"Bearer {tenant.key}"})
-    assert response.status_code == 401
-    assert response.json()["error"] == "Unauthorized"  # FastWrap's own shape there
-
-
 async def test_unknown_v1_paths_and_methods_answer_in_openai_shape(
     api: httpx.AsyncClient, tenant: Tenant
 ) -> None:

@@ -45,7 +45,9 @@ TERMINATE_OTHERS = """
 SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 WHERE datname = current_database() AND pid <> pg_backend_pid()
 """
-EMPTY_TABLES = "TRUNCATE clients, characters, embeddings, documents, jobs CASCADE"
+EMPTY_TABLES = (
+    "TRUNCATE clients, characters, embeddings, documents, jobs, api_keys, end_user_tokens CASCADE"
+)
 
 
 def run_sync[T](coro: Coroutine[Any, Any, T]) -> T:

@@ -10,6 +10,7 @@ from fastwrap.ports.conversations import ConversationStore
 from fastwrap.ports.documents import DocumentStore
 from fastwrap.ports.health import HealthProbe
 from fastwrap.ports.jobs import JobQueue
+from fastwrap.ports.keys import EndUserTokenStore, KeyStore
 from fastwrap.ports.rate_limit import RateLimiter
 from fastwrap.ports.repositories import (
     CharacterRepository,
@@ -35,6 +36,8 @@ class Storage:
     snippet_loader: BulkSnippetLoader
     documents: DocumentStore
     jobs: JobQueue
+    keys: KeyStore
+    tokens: EndUserTokenStore
 
 
 @dataclass(frozen=True, slots=True)

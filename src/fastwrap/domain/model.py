@@ -32,6 +32,8 @@ class Client:
 
     `subscription`, `store_name` and `phone` are the original FastWrap's admin-set fields;
     `deleted_at` is set only on a soft-deleted client, which only admins' reads return.
+    `allowed_origins` and `end_user_daily_tokens` are the tenant's own settings (SPEC §13): on
+    the record every request already looks up, so reading them costs nothing.
     """
 
     id: UUID
@@ -43,6 +45,8 @@ class Client:
     subscription: str | None = None
     store_name: str | None = None
     phone: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+    end_user_daily_tokens: int | None = None
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None

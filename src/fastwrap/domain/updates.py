@@ -41,6 +41,8 @@ class ClientUpdate:
     subscription: str | Keep | None = KEEP
     store_name: str | Keep | None = KEEP
     phone: str | Keep | None = KEEP
+    allowed_origins: tuple[str, ...] | Keep = KEEP
+    end_user_daily_tokens: int | Keep | None = KEEP
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

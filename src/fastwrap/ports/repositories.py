@@ -49,6 +49,9 @@ class ClientReader(Protocol):
 
     async def get_by_key_digest(self, digest: str) -> Client | None: ...
 
+    async def any_allows_origin(self, origin: str) -> bool:
+        """Whether any live, active client lists `origin` in its allowed origins."""
+
     async def list_page(
         self, after: Cursor | None, limit: int, *, include_deleted: bool = False
     ) -> list[Client]:

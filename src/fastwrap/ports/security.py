@@ -16,6 +16,10 @@ class PasswordHasher(Protocol):
 class ApiKeys(Protocol):
     """API keys are random, shown once, and stored only as a digest that is looked up directly."""
 
-    def generate(self) -> str: ...
+    def generate(self) -> str:
+        """A new API key (`fw_...`)."""
+
+    def generate_token(self) -> str:
+        """A new end-user token (`fwu_...`)."""
 
     def digest(self, key: str) -> str: ...

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from fastwrap.domain.errors import Conflict, Invalid, NotFound
+from fastwrap.domain.keys import ApiKey, EndUserToken
 from fastwrap.domain.knowledge import Document
 from fastwrap.domain.model import Character, Client, Snippet
 from fastwrap.domain.pagination import Cursor
@@ -49,6 +50,8 @@ class MemoryState:
     characters: dict[UUID, Record[Character]] = field(default_factory=dict)
     snippets: dict[UUID, SnippetRecord] = field(default_factory=dict)
     documents: dict[UUID, Record[Document]] = field(default_factory=dict)
+    keys: dict[UUID, Record[ApiKey]] = field(default_factory=dict)
+    tokens: dict[str, Record[EndUserToken]] = field(default_factory=dict)  # by digest
 
     def require_client(self, client_id: UUID) -> None:
         """The foreign key: the client row must exist (live or not, as in PostgreSQL)."""
@@ -107,6 +110,7 @@ class InMemoryClientRepository(ClientRepository, ClientReader):
     def _check_unique(self, client: Client) -> None:
         check_storable(client.email, client.password_hash, client.key_digest)
         check_storable(client.subscription, client.store_name, client.phone)
+        check_storable(*client.allowed_origins)
         email = client.email.lower()
         if any(c.email.lower() == email and c.id != client.id for c in self._live()):
             raise Conflict(EMAIL_TAKEN)
@@ -154,9 +158,14 @@ class InMemoryClientRepository(ClientRepository, ClientReader):
         for snippet in self._state.snippets.values():
             if snippet.snippet.client_id == client_id and snippet.deleted_at is None:
                 snippet.deleted_at = at
-        for document in self._state.documents.values():
-            if document.value.client_id == client_id and document.deleted_at is None:
-                document.deleted_at = at
+        owned: list[Record[Document] | Record[ApiKey] | Record[EndUserToken]] = [
+            *self._state.documents.values(),
+            *self._state.keys.values(),
+            *self._state.tokens.values(),
+        ]
+        for row in owned:
+            if row.value.client_id == client_id and row.deleted_at is None:
+                row.deleted_at = at
         return True
 
     async def get(self, client_id: UUID, *, include_deleted: bool = False) -> Client | None:
@@ -171,6 +180,9 @@ class InMemoryClientRepository(ClientRepository, ClientReader):
 
     async def get_by_key_digest(self, digest: str) -> Client | None:
         return next((c for c in self._live() if c.key_digest == digest), None)
+
+    async def any_allows_origin(self, origin: str) -> bool:
+        return any(origin in c.allowed_origins and c.is_active for c in self._live())
 
     async def list_page(
         self, after: Cursor | None, limit: int, *, include_deleted: bool = False

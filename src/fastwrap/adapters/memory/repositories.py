@@ -8,6 +8,7 @@ from fastwrap.adapters.memory.characters import InMemoryCharacterRepository
 from fastwrap.adapters.memory.clients import InMemoryClientRepository, MemoryState
 from fastwrap.adapters.memory.documents import InMemoryDocumentStore
 from fastwrap.adapters.memory.jobs import InMemoryJobQueue
+from fastwrap.adapters.memory.keys import InMemoryEndUserTokenStore, InMemoryKeyStore
 from fastwrap.adapters.memory.vectors import InMemoryVectorIndex
 from fastwrap.domain.model import HealthStatus
 from fastwrap.ports.health import HealthProbe
@@ -41,4 +42,6 @@ def memory_storage(state: MemoryState | None = None) -> Storage:
         snippet_loader=InMemorySnippetLoader(state),
         documents=InMemoryDocumentStore(state),
         jobs=InMemoryJobQueue(state),
+        keys=InMemoryKeyStore(state),
+        tokens=InMemoryEndUserTokenStore(state),
     )

@@ -135,12 +135,17 @@ class CachedClientStore(ClientStore):
     ) -> list[Client]:
         return await self._inner.list_page(after, limit, include_deleted=include_deleted)
 
+    async def any_allows_origin(self, origin: str) -> bool:
+        # Only preflights ask, and browsers keep their answer (Access-Control-Max-Age).
+        return await self._inner.any_allows_origin(origin)
+
 
 class CachedCharacterRepository(CharacterRepository):
     """Caches the lookup of one character (every chat turn's); lists go to `inner`.
 
-    A character write does not wait for the other processes: it revokes nothing, and they drop
-    the old row as its notice arrives (within a millisecond, or the lease)."""
+    A character update does not wait for the other processes: it revokes nothing, and they drop
+    the old row as its notice arrives (within a millisecond, or the lease). A deletion waits,
+    as a key revocation does: it revokes the character's end-user tokens."""
 
     def __init__(self, inner: CharacterRepository, feed: ChangeFeed, max_entries: int) -> None:
         self._inner = inner
@@ -171,4 +176,7 @@ class CachedCharacterRepository(CharacterRepository):
 
     async def delete(self, client_id: UUID, character_id: UUID, at: datetime) -> bool:
         with self._feed.writing(client_id):
-            return await self._inner.delete(client_id, character_id, at)
+            deleted = await self._inner.delete(client_id, character_id, at)
+        if deleted:  # its end-user tokens die with it, on every replica, when this returns
+            await self._feed.settle()
+        return deleted

@@ -16,16 +16,17 @@ from fastwrap.ports.repositories import ClientReader, ClientRepository
 
 COLUMNS = (
     "id, email, password_hash, key_digest, is_admin, is_active, subscription, store_name, phone,"
-    " created_at, updated_at"
+    " created_at, updated_at, allowed_origins, end_user_daily_tokens"
 )
 READ_COLUMNS = f"{COLUMNS}, deleted_at"
 
-INSERT = f"INSERT INTO clients ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+VALUES = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13"
+INSERT = f"INSERT INTO clients ({COLUMNS}) VALUES ({VALUES})"
 # Serialised by a transaction-scoped advisory lock, so two bootstraps cannot both see no admin.
 FIRST_ADMIN_LOCK = "SELECT pg_advisory_xact_lock(4242001001)"
 INSERT_FIRST_ADMIN = f"""
 INSERT INTO clients ({COLUMNS})
-SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+SELECT {VALUES}
 WHERE NOT EXISTS (SELECT 1 FROM clients WHERE is_admin AND deleted_at IS NULL)
 """
 # Column by column: a NULL parameter (or a false flag, for the columns that may hold NULL)
@@ -43,6 +44,8 @@ UPDATE clients SET
     subscription = CASE WHEN $7 THEN $8 ELSE subscription END,
     store_name = CASE WHEN $9 THEN $10 ELSE store_name END,
     phone = CASE WHEN $11 THEN $12 ELSE phone END,
+    allowed_origins = COALESCE($17, allowed_origins),
+    end_user_daily_tokens = CASE WHEN $18 THEN $19 ELSE end_user_daily_tokens END,
     updated_at = $13
 WHERE id = $1 AND deleted_at IS NULL
     AND ($14::text IS NULL OR key_digest = $14)
@@ -63,6 +66,12 @@ WITH client AS (
 ), documents AS (
     UPDATE documents SET deleted_at = $2
     WHERE client_id IN (SELECT id FROM client) AND deleted_at IS NULL
+), keys AS (
+    UPDATE api_keys SET deleted_at = $2
+    WHERE client_id IN (SELECT id FROM client) AND deleted_at IS NULL
+), tokens AS (
+    UPDATE end_user_tokens SET deleted_at = $2
+    WHERE client_id IN (SELECT id FROM client) AND deleted_at IS NULL
 )
 SELECT count(*) FROM client
 """
@@ -71,6 +80,13 @@ SELECT_ANY_BY_ID = f"SELECT {READ_COLUMNS} FROM clients WHERE id = $1"
 SELECT_BY_EMAIL = (
     f"SELECT {READ_COLUMNS} FROM clients WHERE lower(email) = lower($1) AND deleted_at IS NULL"
 )
+# A preflight carries no key: its origin is allowed if any live, active tenant allows it.
+ORIGIN_ALLOWED = """
+SELECT EXISTS (
+    SELECT 1 FROM clients
+    WHERE allowed_origins @> ARRAY[$1::text] AND deleted_at IS NULL AND is_active
+)
+"""
 SELECT_BY_DIGEST = (
     f"SELECT {READ_COLUMNS} FROM clients WHERE key_digest = $1 AND deleted_at IS NULL"
 )
@@ -93,7 +109,7 @@ SELECT_PAGE = {
 }
 
 
-def _client(row: asyncpg.Record) -> Client:
+def client_of(row: asyncpg.Record) -> Client:
     return Client(
         id=row["id"],
         email=row["email"],
@@ -107,6 +123,8 @@ def _client(row: asyncpg.Record) -> Client:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         deleted_at=row["deleted_at"],
+        allowed_origins=tuple(row["allowed_origins"]),
+        end_user_daily_tokens=row["end_user_daily_tokens"],
     )
 
 
@@ -115,10 +133,11 @@ def _values(client: Client) -> tuple[object, ...]:
     return (
         *(c.id, c.email, c.password_hash, c.key_digest, c.is_admin, c.is_active),
         *(c.subscription, c.store_name, c.phone, c.created_at, c.updated_at),
+        *(list(c.allowed_origins), c.end_user_daily_tokens),
     )
 
 
-def _nullable(value: str | Keep | None) -> tuple[bool, str | None]:
+def _nullable[T](value: T | Keep | None) -> tuple[bool, T | None]:
     return (False, None) if value is KEEP else (True, value)
 
 
@@ -136,6 +155,8 @@ def _update_args(client_id: UUID, u: ClientUpdate, c: ClientCondition) -> tuple[
         *_nullable(u.phone),
         u.updated_at,
         *(c.key_digest, c.password_hash, c.is_active),
+        None if u.allowed_origins is KEEP else list(u.allowed_origins),
+        *_nullable(u.end_user_daily_tokens),
     )
 
 
@@ -159,7 +180,7 @@ class PgClientRepository(ClientRepository, ClientReader):
     ) -> Client | None:
         async with connection(self._pool) as conn:
             row = await conn.fetchrow(UPDATE, *_update_args(client_id, update, condition))
-        return _client(row) if row is not None else None
+        return client_of(row) if row is not None else None
 
     async def delete(self, client_id: UUID, at: datetime) -> bool:
         async with connection(self._pool) as conn:
@@ -168,7 +189,7 @@ class PgClientRepository(ClientRepository, ClientReader):
     async def _one(self, query: str, value: object) -> Client | None:
         async with connection(self._pool) as conn:
             row = await conn.fetchrow(query, value)
-        return _client(row) if row is not None else None
+        return client_of(row) if row is not None else None
 
     async def get(self, client_id: UUID, *, include_deleted: bool = False) -> Client | None:
         return await self._one(SELECT_ANY_BY_ID if include_deleted else SELECT_BY_ID, client_id)
@@ -179,6 +200,10 @@ class PgClientRepository(ClientRepository, ClientReader):
     async def get_by_key_digest(self, digest: str) -> Client | None:
         return await self._one(SELECT_BY_DIGEST, digest)
 
+    async def any_allows_origin(self, origin: str) -> bool:
+        async with connection(self._pool) as conn:
+            return bool(await conn.fetchval(ORIGIN_ALLOWED, origin))
+
     async def list_page(
         self, after: Cursor | None, limit: int, *, include_deleted: bool = False
     ) -> list[Client]:
@@ -186,4 +211,4 @@ class PgClientRepository(ClientRepository, ClientReader):
         cursor = () if after is None else (after.created_at, after.id)
         async with connection(self._pool) as conn:
             rows = await conn.fetch(query, limit, *cursor)
-        return [_client(row) for row in rows]
+        return [client_of(row) for row in rows]

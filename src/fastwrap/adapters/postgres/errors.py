@@ -28,10 +28,18 @@ UNIQUE_VIOLATIONS = {
     "characters_pkey": "character already exists",
     "embeddings_pkey": "snippet already exists",
     "embeddings_entity_live_key": "snippet already exists",
+    "api_keys_pkey": "API key is already in use",
+    "api_keys_digest_key": "API key is already in use",
+    "end_user_tokens_pkey": "API key is already in use",
+    "end_user_tokens_digest_key": "API key is already in use",
 }
 FOREIGN_KEY_VIOLATIONS = {
     "characters_client_fkey": "client not found",
     "embeddings_client_fkey": "client not found",
+    "api_keys_client_fkey": "client not found",
+    "end_user_tokens_client_fkey": "client not found",
+    "end_user_tokens_character_fkey": "character not found",
+    "end_user_tokens_key_fkey": "key not found",
 }
 DUPLICATE_IN_BATCH = "an entity appears twice in one batch"
 log = logging.getLogger("fastwrap.postgres")

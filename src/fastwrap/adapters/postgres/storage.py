@@ -15,18 +15,21 @@ import asyncpg
 from fastwrap.adapters.bundles import ClientStore, Storage
 from fastwrap.adapters.postgres.bulk import PgSnippetLoader
 from fastwrap.adapters.postgres.cached import CachedCharacterRepository, CachedClientStore
+from fastwrap.adapters.postgres.cached_keys import CachedEndUserTokenStore, CachedKeyStore
 from fastwrap.adapters.postgres.changes import ChangeFeed
 from fastwrap.adapters.postgres.characters import PgCharacterRepository
 from fastwrap.adapters.postgres.clients import PgClientRepository
 from fastwrap.adapters.postgres.documents import PgDocumentStore
 from fastwrap.adapters.postgres.errors import translated, unavailable
 from fastwrap.adapters.postgres.jobs import PgJobQueue
+from fastwrap.adapters.postgres.keys import PgEndUserTokenStore, PgKeyStore
 from fastwrap.adapters.postgres.migrate import apply_migrations, check_embedding_dim, connect
 from fastwrap.adapters.postgres.pool import close_pool, create_pool
 from fastwrap.adapters.postgres.search_sql import VectorIndexShape
 from fastwrap.adapters.postgres.vectors import DEFAULT_EF_SEARCH, PgVectorIndex, session_settings
 from fastwrap.domain.model import HealthStatus
 from fastwrap.ports.health import HealthProbe
+from fastwrap.ports.keys import EndUserTokenStore, KeyStore
 from fastwrap.ports.repositories import CharacterRepository
 
 HEALTH_TIMEOUT = 2.0
@@ -95,12 +98,16 @@ async def open_postgres_storage(
     pool = await create_pool(dsn, min_size=pool_min, max_size=pool_max, settings=settings)
     clients: ClientStore = PgClientRepository(pool)
     characters: CharacterRepository = PgCharacterRepository(pool)
+    keys: KeyStore = PgKeyStore(pool)
+    tokens: EndUserTokenStore = PgEndUserTokenStore(pool)
     feed = ChangeFeed(dsn) if lookup_cache_size > 0 else None
     try:
         if feed is not None:
             await feed.start()
             clients = CachedClientStore(clients, feed, lookup_cache_size)
             characters = CachedCharacterRepository(characters, feed, lookup_cache_size)
+            keys = CachedKeyStore(keys, feed, lookup_cache_size)
+            tokens = CachedEndUserTokenStore(tokens, feed, lookup_cache_size)
         yield Storage(
             clients=clients,
             characters=characters,
@@ -110,6 +117,8 @@ async def open_postgres_storage(
             snippet_loader=PgSnippetLoader(pool),
             documents=PgDocumentStore(pool),
             jobs=PgJobQueue(pool),
+            keys=keys,
+            tokens=tokens,
         )
     finally:
         if feed is not None:

@@ -8,9 +8,8 @@ import secrets
 
 import bcrypt
 
+from fastwrap.domain.keys import KEY_PREFIX, TOKEN_PREFIX
 from fastwrap.ports.security import ApiKeys, PasswordHasher
-
-KEY_PREFIX = "fw_"
 
 
 class BcryptPasswordHasher(PasswordHasher):
@@ -38,6 +37,9 @@ class Sha256ApiKeys(ApiKeys):
 
     def generate(self) -> str:
         return KEY_PREFIX + secrets.token_urlsafe(32)
+
+    def generate_token(self) -> str:
+        return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
     def digest(self, key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()

@@ -16,11 +16,13 @@ from fastwrap.entrypoints.cli.console import fail, load_settings
 from fastwrap.entrypoints.cli.db import db_app
 from fastwrap.entrypoints.cli.documents import documents_app
 from fastwrap.entrypoints.cli.health import health
+from fastwrap.entrypoints.cli.keys import create_key, list_keys, revoke_key
 from fastwrap.entrypoints.cli.metrics_dir import prepare_metrics_dir
 from fastwrap.entrypoints.cli.vectors import vectors_app
 from fastwrap.settings import Settings
 
 __all__ = ["app", "fail", "load_settings", "main"]
+_KEY_COMMANDS = (create_key, list_keys, revoke_key)  # registered on `keys` by their module
 
 app = typer.Typer(
     help="FastWrap: persona chatbots as a service.",

@@ -13,6 +13,7 @@ from fastwrap.container import Container, Services, running
 from fastwrap.domain.errors import DomainError
 from fastwrap.domain.model import RateLimit
 from fastwrap.entrypoints.http import errors
+from fastwrap.entrypoints.http.cors import CorsMiddleware
 from fastwrap.entrypoints.http.limits import BulkBody, RequestLimits, RequestLimitsMiddleware
 from fastwrap.entrypoints.http.metrics import (
     HttpMetrics,
@@ -29,6 +30,7 @@ from fastwrap.entrypoints.http.routes import (
     characters,
     chat,
     documents,
+    keys,
     meta,
     playground,
     vectors,
@@ -43,6 +45,7 @@ def _budgets(settings: Settings) -> Budgets:
         api=RateLimit.parse(settings.rate_limit_api),
         auth=RateLimit.parse(settings.rate_limit_auth),
         ip=RateLimit.parse(settings.rate_limit_ip),
+        end_user=RateLimit.parse(settings.rate_limit_end_user),
         fail_open=settings.rate_limit_fail_open,
     )
 
@@ -116,7 +119,7 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
     add_routes(app, chat.router)
     for router in OPENAI_ROUTERS:  # OpenAI's protocol (SPEC §12), under its own tag
         add_routes(app, router)
-    for module in (characters, vectors, documents, auth, admin, meta, playground):
+    for module in (characters, vectors, documents, keys, auth, admin, meta, playground):
         add_routes(app, module.router)
     metrics: MetricsExposition | None = container.metrics()
     if metrics is not None:
@@ -133,6 +136,8 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
             budgets=_budgets(settings),
             trusted=settings.trusted_proxy_networks,
         )
+    # Outside the rate limiter, so that its 429s reach the pages of allowed origins.
+    app.add_middleware(CorsMiddleware, services=started_services)
     app.add_middleware(RequestLimitsMiddleware, limits=limits)
     if settings.otel_exporter_otlp_endpoint is not None:
         from fastwrap.entrypoints.http.tracing import ServerSpanMiddleware, TracerProvider

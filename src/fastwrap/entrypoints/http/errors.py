@@ -50,7 +50,8 @@ HTTP_CODES = {
 DESCRIPTIONS = {
     400: "Malformed body: not decodable JSON (invalid UTF-8, nested too deeply) or Content-Length",
     401: "Missing, unknown or revoked key",
-    403: "Not allowed (admin only, or internal routes disabled)",
+    403: "Not allowed: out of the key's scopes, an end-user token off its character or end user,"
+    " a browser origin the client does not allow, admin only, or internal routes disabled",
     404: "Not found (or another tenant's)",
     408: "The request body did not arrive in time",
     409: "Conflict",

@@ -21,6 +21,8 @@ JsonFloat = Annotated[float, BeforeValidator(_json_number)]
 # Bounds inside the annotation: on the field, pydantic would publish them as "ge"/"le" (not JSON
 # Schema) once the type is optional and has a validator.
 Ttl = Annotated[int, Field(ge=1, le=604_800), BeforeValidator(_json_number)]
+# A daily token budget (client settings): 0 to a trillion.
+TokenCount = Annotated[int, Field(ge=0, le=10**12), BeforeValidator(_json_number)]
 
 MAX_METADATA_DEPTH = 32
 

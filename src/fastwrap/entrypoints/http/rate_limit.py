@@ -3,10 +3,11 @@
 Every request from an IP counts against RATE_LIMIT_IP (an IPv6 address: its /64); the
 unauthenticated auth routes also against RATE_LIMIT_AUTH per IP; requests with a key against
 their client's RATE_LIMIT_CHAT (POST /api/chat) or RATE_LIMIT_API, whichever key it is, so a
-new key never resets a budget. The key is resolved to its client here (a lookup served from
-memory), and the outcome is left in the request's state for the `ClientKey` dependency, so
-the key is looked up once per request. Then every budget is checked in one limiter call (one
-Redis round trip). The most constraining budget is reported in the RateLimit-* headers.
+new key never resets a budget; an end-user token also against RATE_LIMIT_END_USER of its own.
+The credential is resolved here (principal.py: a lookup served from memory, kept in the
+request's state for the route's dependency), so it is looked up once per request. Then every
+budget is checked in one limiter call (one Redis round trip). The most constraining budget is
+reported in the RateLimit-* headers.
 """
 
 from __future__ import annotations
@@ -19,18 +20,18 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastwrap.container import Services
-from fastwrap.domain.errors import DomainError, Unavailable
-from fastwrap.domain.model import Client, RateDecision, RateLimit
+from fastwrap.domain.errors import Unavailable
+from fastwrap.domain.keys import Principal
+from fastwrap.domain.model import RateDecision, RateLimit
 from fastwrap.domain.rate_limits import RateCheck, ip_owner
 from fastwrap.entrypoints.http.error_bodies import send_error
 from fastwrap.entrypoints.http.openai.errors import is_openai
+from fastwrap.entrypoints.http.principal import resolve
 
 AUTH_PATHS = frozenset({"/auth/signup", "/auth/login", "/internal/bootstrap-admin"})
 UNLIMITED_PATHS = frozenset({"/health", "/", "/docs", "/openapi.json", "/docs/oauth2-redirect"})
-# The turns (a model call each) that count against RATE_LIMIT_CHAT; everything else, RATE_LIMIT_API.
+# Chat turns, counted against the chat budget (the OpenAI-compatible ones too, when present).
 CHAT_PATHS = frozenset({"/api/chat", "/v1/chat/completions", "/v1/responses"})
-# The request state's entry for the key's client, or the error that refused the key.
-AUTHENTICATED = "authenticated"
 
 type Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -41,6 +42,7 @@ class Budgets:
     api: RateLimit
     auth: RateLimit
     ip: RateLimit
+    end_user: RateLimit | None = None
     fail_open: bool = True
 
 
@@ -65,28 +67,6 @@ def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
     return any(ip in network for network in trusted)
 
 
-def request_key(scope: Scope) -> str | None:
-    """The request's API key: `x-api-key`, or on `/v1` (OpenAI's clients) also
-    `Authorization: Bearer <key>`. The middleware and the routes' dependencies both read it
-    here, so they always look up the same key."""
-    bearer: str | None = None
-    for key, value in scope.get("headers", ()):
-        if key == b"x-api-key":
-            return bytes(value).decode("latin-1")  # as Starlette's Headers decode it
-        if key == b"authorization":
-            bearer = bytes(value).decode("latin-1")
-    if bearer is None or not is_openai(scope["path"]):
-        return None
-    scheme, _, credentials = bearer.partition(" ")
-    return (credentials.strip() or None) if scheme.lower() == "bearer" else None
-
-
-def authenticated(scope: Scope) -> Client | DomainError | None:
-    """What the middleware found for this request's key; None if it did not look."""
-    found: Client | DomainError | None = scope.get("state", {}).get(AUTHENTICATED)
-    return found
-
-
 class RateLimitMiddleware:
     def __init__(
         self,
@@ -100,43 +80,36 @@ class RateLimitMiddleware:
         self._budgets = budgets
         self._trusted = list(trusted)
 
-    def checks(self, scope: Scope, client: Client | None) -> list[RateCheck]:
+    def checks(self, scope: Scope, principal: Principal | None) -> list[RateCheck]:
         b = self._budgets
         ip = ip_owner(client_ip(scope, self._trusted))
         checks = [RateCheck(ip, "all", b.ip)]
         if scope["path"] in AUTH_PATHS:
             checks.append(RateCheck(ip, "auth", b.auth))
-        if client is not None:
-            # The seam for SPEC §8's end-user tokens: a token's own budget joins this list,
-            # under the client's owner (the same Redis Cluster slot as the client's budget).
-            owner = f"client:{client.id}"
-            if scope["path"] in CHAT_PATHS and scope["method"] == "POST":
+        if principal is not None:
+            owner = f"client:{principal.client.id}"
+            if scope["method"] == "POST" and scope["path"] in CHAT_PATHS:
                 checks.append(RateCheck(owner, "chat", b.chat))
             else:
                 checks.append(RateCheck(owner, "api", b.api))
+            token = principal.token
+            if token is not None and b.end_user is not None:
+                # Under the client's owner: the same Redis Cluster slot as the client's budget.
+                checks.append(RateCheck(owner, f"token:{token.id}", b.end_user))
         return checks
 
-    async def _client(self, services: Services, scope: Scope) -> Client | None:
-        key = request_key(scope)
-        if not key:
-            return None
-        state = scope.setdefault("state", {})
-        try:
-            client = await services.clients.authenticate(key)
-        except DomainError as exc:
-            # An unknown or revoked key (the route answers 401), or the database down (503):
-            # only the IP's budgets count.
-            state[AUTHENTICATED] = exc
-            return None
-        state[AUTHENTICATED] = client
-        return client
+    async def _principal(self, services: Services, scope: Scope) -> Principal | None:
+        # An unknown or revoked key (the route answers 401), or the database down (503):
+        # only the IP's budgets count.
+        found = await resolve(scope, services)
+        return found if isinstance(found, Principal) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         services = self._services()
         if scope["type"] != "http" or services is None or scope["path"] in UNLIMITED_PATHS:
             await self.app(scope, receive, send)
             return
-        checks = self.checks(scope, await self._client(services, scope))
+        checks = self.checks(scope, await self._principal(services, scope))
         try:
             decision: RateDecision | None = await services.rate_limiter.hit_all(checks)
         except Unavailable as exc:

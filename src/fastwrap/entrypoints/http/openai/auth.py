@@ -1,5 +1,5 @@
-"""Who calls a `/v1` route: the key of `Authorization: Bearer` (or `x-api-key`), in one
-dependency per scope, resolved with the lookup the rate limiter already made."""
+"""Who calls a `/v1` route: the key of `Authorization: Bearer` (or `x-api-key`), resolved once
+per request (principal.py), checked against the route's scopes (SPEC §13), in one dependency."""
 
 from __future__ import annotations
 
@@ -9,40 +9,45 @@ from fastapi import Request, Security
 from fastapi.security import HTTPBearer
 
 from fastwrap.container import Services
-from fastwrap.domain.errors import DomainError, Unauthorized
+from fastwrap.domain.errors import DomainError, Forbidden, Unauthorized
+from fastwrap.domain.keys import TOKEN_ONLY, MissingScope, Scope
 from fastwrap.entrypoints.http.deps import Caller
-from fastwrap.entrypoints.http.rate_limit import authenticated, request_key
+from fastwrap.entrypoints.http.principal import resolve
 
 
 class OpenAIKey(HTTPBearer):
     """The bearer scheme (documented in OpenAPI), resolved to the caller.
 
-    `scopes` are the key scopes (SPEC §13) of which the route needs one; they are checked here,
-    the one place every `/v1` route authenticates.
+    The key needs one of `scopes`; an end-user token passes only where `end_users` is set (the
+    turns, which then run as that token's end user: `caller.principal.chat_as(...)`).
     """
 
-    def __init__(self, *scopes: str) -> None:
+    def __init__(self, *scopes: Scope, end_users: bool = False) -> None:
         super().__init__(
             auto_error=False,
             scheme_name="OpenAIBearer",
             description="Your API key, as `Authorization: Bearer <key>` (or `x-api-key`)",
         )
         self.scopes = scopes
+        self.end_users = end_users
 
     async def __call__(self, request: Request) -> Caller:  # type: ignore[override]
-        api_key = request_key(request.scope)
-        if not api_key:
-            raise Unauthorized("no API key: send `Authorization: Bearer <key>`")
         services: Services = request.app.state.services
-        found = authenticated(request.scope)  # the rate limiter resolved the key already
+        found = await resolve(request.scope, services)
+        if found is None:
+            raise Unauthorized("no API key: send `Authorization: Bearer <key>`")
         if isinstance(found, DomainError):
             raise found
-        client = found or await services.clients.authenticate(api_key)
-        request.state.client_id = str(client.id)
-        return Caller(client, services)
+        if found.token is not None:
+            if not self.end_users:
+                raise Forbidden(TOKEN_ONLY)
+        elif not found.scopes.intersection(self.scopes):
+            raise MissingScope(self.scopes[0])
+        return Caller(found.client, services, found)
 
 
-chat_caller = OpenAIKey("chat")
+# One instance per route group, so an embedding app can override each (dependency_overrides).
+chat_caller = OpenAIKey("chat", end_users=True)
 read_caller = OpenAIKey("read", "chat")
 
 ChatCallerDep = Annotated[Caller, Security(chat_caller)]

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from fastwrap.domain.chat import TurnRequest
 from fastwrap.domain.completions import CompletionRequest
+from fastwrap.domain.keys import Principal
 from fastwrap.domain.model import NO_OPTIONS, Character, ModelOptions, PromptMessage
 from fastwrap.entrypoints.http.openai.auth import ChatCallerDep
 from fastwrap.entrypoints.http.openai.chat_answers import CHUNK_EVENT, Answer, Events
@@ -41,25 +42,32 @@ def model_options(body: ChatCompletionIn) -> ModelOptions:
     return ModelOptions(temperature=body.temperature, max_output_tokens=cap)
 
 
-def completion_request(body: ChatCompletionIn, character: Character) -> CompletionRequest:
+def completion_request(
+    body: ChatCompletionIn, character: Character, principal: Principal, end_user: str | None
+) -> CompletionRequest:
     return CompletionRequest(
         character_id=character.id,
         messages=caller_messages(body),
-        end_user=body.user,
+        end_user=end_user,
         options=model_options(body),
+        key_id=principal.key_id,
     )
 
 
-def turn_request(body: ChatCompletionIn, character: Character, conversation: str) -> TurnRequest:
+def turn_request(
+    body: ChatCompletionIn, character: Character, principal: Principal, ids: tuple[str, str | None]
+) -> TurnRequest:
     last = body.messages[-1]
     if last.role != "user":
         raise InvalidParam("with a conversation, the last message must be the user's", "messages")
+    conversation, end_user = ids
     return TurnRequest(
         character_id=character.id,
         content=last.content,
         conversation_id=conversation,
-        end_user=body.user,
+        end_user=end_user,
         options=model_options(body),
+        key_id=principal.key_id,
     )
 
 
@@ -80,13 +88,15 @@ async def chat_completions(body: ChatCompletionIn, caller: ChatCallerDep) -> Res
     character = await caller.services.characters.resolve(client_id, body.model)
     include_usage = body.stream_options is not None and body.stream_options.include_usage
     answer = Answer.new(str(character.id), include_usage=include_usage)
-    conversation = body.conversation_ref()
+    # An end-user token runs as its end user, and in its conversation when it is bound to one.
+    principal = caller.principal
+    conversation, end_user = principal.chat_as(character.id, body.conversation_ref(), body.user)
     if conversation is None:
-        request = completion_request(body, character)
+        request = completion_request(body, character, principal, end_user)
         if body.stream:
             return streamed(answer, await chat.stream_complete(client_id, request))
         return json_response(answer.completion(await chat.complete(client_id, request)))
-    turn = turn_request(body, character, conversation)
+    turn = turn_request(body, character, principal, (conversation, end_user))
     if body.stream:
         return streamed(answer, await chat.stream_turn(client_id, turn))
     return json_response(answer.completion(await chat.turn(client_id, turn)))

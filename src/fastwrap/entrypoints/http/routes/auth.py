@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from fastwrap.entrypoints.http.deps import CallerDep, ServicesDep
+from fastwrap.entrypoints.http.deps import AccountCaller, ServicesDep
 from fastwrap.entrypoints.http.errors import COMMON, documented
 from fastwrap.entrypoints.http.responses import issued, ok
 from fastwrap.entrypoints.http.schemas import (
@@ -31,16 +31,16 @@ async def log_in(body: Credentials, services: ServicesDep) -> Envelope[ClientWit
     return ok("logged in; the previous api_key no longer works", issued(result))
 
 
-@router.patch("/clients/me", responses=documented(401, 409))
-async def change_me(body: OwnChanges, caller: CallerDep) -> Envelope[ClientOut]:
+@router.patch("/clients/me", responses=documented(401, 403, 409))
+async def change_me(body: OwnChanges, caller: AccountCaller) -> Envelope[ClientOut]:
     updated = await caller.services.clients.change_own(
         caller.client, body.current_password, email=body.email, password=body.password
     )
     return ok("client updated", ClientOut.of(updated))
 
 
-@router.post("/clients/me/regenerate-key", status_code=201, responses=documented(401))
-async def regenerate_key(caller: CallerDep) -> KeyEnvelope:
+@router.post("/clients/me/regenerate-key", status_code=201, responses=documented(401, 403))
+async def regenerate_key(caller: AccountCaller) -> KeyEnvelope:
     result = await caller.services.clients.regenerate_key(caller.client)
     data = issued(result)
     return KeyEnvelope(
@@ -48,7 +48,7 @@ async def regenerate_key(caller: CallerDep) -> KeyEnvelope:
     )
 
 
-@router.delete("/clients/me", status_code=204, responses=documented(401))
-async def delete_me(caller: CallerDep) -> Response:
+@router.delete("/clients/me", status_code=204, responses=documented(401, 403))
+async def delete_me(caller: AccountCaller) -> Response:
     await caller.services.clients.delete(caller.client.id)
     return Response(status_code=204)

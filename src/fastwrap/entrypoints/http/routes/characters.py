@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from fastwrap.domain.characters import UNSET, CharacterDraft, CharacterPatch
 from fastwrap.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from fastwrap.entrypoints.http.deps import CallerDep
+from fastwrap.entrypoints.http.deps import ReadCaller, WriteCaller
 from fastwrap.entrypoints.http.errors import COMMON, documented
 from fastwrap.entrypoints.http.responses import ok, plain_ok
 from fastwrap.entrypoints.http.schemas import (
@@ -21,7 +21,7 @@ from fastwrap.entrypoints.http.schemas import (
 )
 
 router = APIRouter(
-    prefix="/api/characters", tags=["characters"], responses=documented(*COMMON, 401)
+    prefix="/api/characters", tags=["characters"], responses=documented(*COMMON, 401, 403)
 )
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
@@ -29,7 +29,7 @@ CursorQuery = Annotated[str | None, Query(max_length=512)]
 
 
 @router.post("", status_code=201)
-async def create(body: CharacterIn, caller: CallerDep) -> Envelope[CharacterOut]:
+async def create(body: CharacterIn, caller: WriteCaller) -> Envelope[CharacterOut]:
     draft = CharacterDraft(
         name=body.name,
         agent_role=body.agent_role,
@@ -42,7 +42,7 @@ async def create(body: CharacterIn, caller: CallerDep) -> Envelope[CharacterOut]
 
 @router.get("", response_model=Envelope[Items[CharacterOut]])
 async def list_characters(
-    caller: CallerDep,
+    caller: ReadCaller,
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Response:
@@ -52,14 +52,14 @@ async def list_characters(
 
 
 @router.get("/{character_id}", response_model=Envelope[CharacterOut], responses=documented(404))
-async def get(character_id: UUID, caller: CallerDep) -> Response:
+async def get(character_id: UUID, caller: ReadCaller) -> Response:
     character = await caller.services.characters.get(caller.client.id, character_id)
     return plain_ok("character", CharacterOut.plain(character))
 
 
 @router.patch("/{character_id}", responses=documented(404))
 async def update(
-    character_id: UUID, body: CharacterPatchIn, caller: CallerDep
+    character_id: UUID, body: CharacterPatchIn, caller: WriteCaller
 ) -> Envelope[CharacterOut]:
     sent = body.model_fields_set
     patch = CharacterPatch(
@@ -75,6 +75,6 @@ async def update(
 
 
 @router.delete("/{character_id}", status_code=204, responses=documented(404))
-async def delete(character_id: UUID, caller: CallerDep) -> Response:
+async def delete(character_id: UUID, caller: WriteCaller) -> Response:
     await caller.services.characters.delete(caller.client.id, character_id)
     return Response(status_code=204)

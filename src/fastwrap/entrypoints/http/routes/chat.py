@@ -10,9 +10,9 @@ from fastapi import APIRouter, Path, Response
 from fastapi.responses import StreamingResponse
 
 from fastwrap.domain.chat import TurnRequest, TurnResult
-from fastwrap.domain.errors import DomainError
+from fastwrap.domain.errors import DomainError, NotFound
 from fastwrap.domain.model import ChatDelta
-from fastwrap.entrypoints.http.deps import CallerDep
+from fastwrap.entrypoints.http.deps import Caller, ChatCaller
 from fastwrap.entrypoints.http.errors import COMMON, documented
 from fastwrap.entrypoints.http.responses import json_body, ok
 from fastwrap.entrypoints.http.schemas import (
@@ -29,8 +29,15 @@ from fastwrap.entrypoints.http.schemas import (
 from fastwrap.entrypoints.http.sse import SSE_EVENT, frame
 
 log = logging.getLogger("fastwrap.chat")
-router = APIRouter(prefix="/api", tags=["chat"], responses=documented(*COMMON, 401))
+router = APIRouter(prefix="/api", tags=["chat"], responses=documented(*COMMON, 401, 403))
 ConversationId = Path(pattern=CONVERSATION_ID)
+
+
+def _visible(caller: Caller, conversation_id: str) -> str:
+    """An end-user token bound to one conversation sees no other (as if it did not exist)."""
+    if not caller.principal.may_see(conversation_id):
+        raise NotFound("conversation not found or expired")
+    return conversation_id
 
 
 def turn_out(result: TurnResult) -> TurnOut:
@@ -77,12 +84,17 @@ async def _sse(events: AsyncIterator[ChatDelta | TurnResult]) -> AsyncIterator[b
         **documented(404, 409, 502, 504),
     },
 )
-async def chat(body: ChatIn, caller: CallerDep) -> Response:
+async def chat(body: ChatIn, caller: ChatCaller) -> Response:
+    principal = caller.principal
+    conversation_id, end_user = principal.chat_as(
+        body.character_id, body.conversation_id, body.end_user
+    )
     request = TurnRequest(
         character_id=body.character_id,
         content=body.content,
-        conversation_id=body.conversation_id,
-        end_user=body.end_user,
+        conversation_id=conversation_id,
+        end_user=end_user,
+        key_id=principal.key_id,
     )
     if body.stream:
         events = await caller.services.chat.stream_turn(caller.client.id, request)
@@ -98,9 +110,11 @@ async def chat(body: ChatIn, caller: CallerDep) -> Response:
 
 @router.get("/conversations/{conversation_id}", responses=documented(404))
 async def get_conversation(
-    caller: CallerDep, conversation_id: str = ConversationId
+    caller: ChatCaller, conversation_id: str = ConversationId
 ) -> Envelope[ConversationOut]:
-    conversation = await caller.services.chat.conversation(caller.client.id, conversation_id)
+    conversation = await caller.services.chat.conversation(
+        caller.client.id, _visible(caller, conversation_id), end_user=caller.principal.end_user
+    )
     data = ConversationOut(
         conversation_id=conversation.id,
         character_id=conversation.character_id,
@@ -115,6 +129,10 @@ async def get_conversation(
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204, responses=documented(404))
-async def forget_conversation(caller: CallerDep, conversation_id: str = ConversationId) -> Response:
-    await caller.services.chat.forget(caller.client.id, conversation_id)
+async def forget_conversation(
+    caller: ChatCaller, conversation_id: str = ConversationId
+) -> Response:
+    await caller.services.chat.forget(
+        caller.client.id, _visible(caller, conversation_id), end_user=caller.principal.end_user
+    )
     return Response(status_code=204)

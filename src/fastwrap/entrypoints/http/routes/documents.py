@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from fastwrap.domain.knowledge import Document
 from fastwrap.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from fastwrap.entrypoints.http.deps import CallerDep
+from fastwrap.entrypoints.http.deps import ReadCaller, WriteCaller
 from fastwrap.entrypoints.http.document_schemas import (
     DOCUMENT_ID,
     DocumentIn,
@@ -22,7 +22,7 @@ from fastwrap.entrypoints.http.errors import COMMON, documented
 from fastwrap.entrypoints.http.responses import ok
 from fastwrap.entrypoints.http.schemas import ENTITY_TYPE, Envelope, Items
 
-router = APIRouter(tags=["documents"], responses=documented(*COMMON, 401))
+router = APIRouter(tags=["documents"], responses=documented(*COMMON, 401, 403))
 
 UPLOAD = {
     "requestBody": {
@@ -58,7 +58,7 @@ UPLOAD = {
     },
     openapi_extra=UPLOAD,
 )
-async def add_document(request: Request, caller: CallerDep) -> Response:
+async def add_document(request: Request, caller: WriteCaller) -> Response:
     """Split a text, markdown, HTML or PDF document into snippets `document_id#n` and store
     them, replacing any earlier version whole. Over DOCUMENT_INLINE_MAX_BYTES: 202 and a job
     (`GET /api/jobs/{id}`)."""
@@ -73,7 +73,7 @@ async def add_document(request: Request, caller: CallerDep) -> Response:
 
 @router.get("/api/documents")
 async def list_documents(
-    caller: CallerDep,
+    caller: ReadCaller,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Envelope[Items[DocumentOut]]:
@@ -86,7 +86,7 @@ async def list_documents(
     "/api/documents/{entity_type}/{document_id}", status_code=204, responses=documented(404)
 )
 async def delete_document(
-    caller: CallerDep,
+    caller: WriteCaller,
     entity_type: str = Path(pattern=ENTITY_TYPE),
     document_id: str = Path(pattern=DOCUMENT_ID),
 ) -> Response:
@@ -95,6 +95,6 @@ async def delete_document(
 
 
 @router.get("/api/jobs/{job_id}", responses=documented(404))
-async def get_job(job_id: UUID, caller: CallerDep) -> Envelope[JobOut]:
+async def get_job(job_id: UUID, caller: ReadCaller) -> Envelope[JobOut]:
     job = await caller.services.jobs.get(caller.client.id, job_id)
     return ok(f"job {job.status}", JobOut.of(job))

@@ -1,8 +1,10 @@
 """The playground page and the static assets it loads, from package data (SPEC §14).
 
 Everything under `entrypoints/http/static/` ships in the wheel; `/static/{name}` serves its
-scripts and stylesheets (the embeddable widget's script can be served the same way). The page
-has no inline script or style, so its Content-Security-Policy allows only this origin.
+scripts and stylesheets. The page has no inline script or style, so its Content-Security-Policy
+allows only this origin. `/widget.js` is the embeddable chat bubble, loaded by other sites' pages
+(a script tag needs no CORS; the widget's API calls are CORS-checked against the tenant's
+allowed origins).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from fastwrap.domain.errors import NotFound
 router = APIRouter(tags=["service"])
 
 PAGE = "playground.html"
+WIDGET = "widget.js"
 MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -49,6 +52,18 @@ def _asset(name: str) -> Response:
 @router.get("/playground", include_in_schema=False)
 async def playground() -> Response:
     return _asset(PAGE)
+
+
+@router.get("/widget.js", include_in_schema=False)
+async def widget() -> Response:
+    body, media_type = assets()[WIDGET]
+    # Embedded in other origins' pages: readable from them, and cached a little.
+    headers = {
+        "x-content-type-options": "nosniff",
+        "cross-origin-resource-policy": "cross-origin",
+        "cache-control": "public, max-age=300",
+    }
+    return Response(body, media_type=media_type, headers=headers)
 
 
 @router.get("/static/{name}", include_in_schema=False)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Request, Response
 from fastwrap.domain.errors import Invalid
 from fastwrap.domain.imports import split_lines
 from fastwrap.domain.model import SearchHit, Snippet, SnippetInput
-from fastwrap.entrypoints.http.deps import CallerDep
+from fastwrap.entrypoints.http.deps import ReadCaller, WriteCaller
 from fastwrap.entrypoints.http.errors import COMMON, documented
 from fastwrap.entrypoints.http.responses import ok
 from fastwrap.entrypoints.http.schemas import (
@@ -21,7 +21,7 @@ from fastwrap.entrypoints.http.schemas import (
     UpsertIn,
 )
 
-router = APIRouter(prefix="/api/vectors", tags=["vectors"], responses=documented(*COMMON, 401))
+router = APIRouter(prefix="/api/vectors", tags=["vectors"], responses=documented(*COMMON, 401, 403))
 
 
 def _inputs(body: UpsertIn) -> list[SnippetInput]:
@@ -77,7 +77,7 @@ def hit_out(h: SearchHit) -> HitOut:
 
 
 @router.post("/upsert", status_code=201, responses=documented(502, 504))
-async def upsert(body: UpsertIn, caller: CallerDep) -> Envelope[SnippetOut | list[SnippetOut]]:
+async def upsert(body: UpsertIn, caller: WriteCaller) -> Envelope[SnippetOut | list[SnippetOut]]:
     stored = await caller.services.vectors.upsert(caller.client.id, _inputs(body))
     if body.items is None:
         return ok("snippet stored", snippet_out(stored[0]))
@@ -85,7 +85,7 @@ async def upsert(body: UpsertIn, caller: CallerDep) -> Envelope[SnippetOut | lis
 
 
 @router.post("/search", responses=documented(502, 504))
-async def search(body: SearchIn, caller: CallerDep) -> Envelope[list[HitOut]]:
+async def search(body: SearchIn, caller: ReadCaller) -> Envelope[list[HitOut]]:
     hits = await caller.services.vectors.search(
         caller.client.id,
         body.query,
@@ -114,7 +114,7 @@ NDJSON_BODY = {
 @router.post(
     "/import", status_code=201, responses=documented(413, 502, 504), openapi_extra=NDJSON_BODY
 )
-async def import_snippets(request: Request, caller: CallerDep) -> Envelope[ImportOut]:
+async def import_snippets(request: Request, caller: WriteCaller) -> Envelope[ImportOut]:
     """Bulk upsert from NDJSON (up to IMPORT_MAX_BYTES), all-or-nothing: one snippet per
     line, each with its `embedding` (EMBEDDING_DIM numbers) or without (FastWrap embeds it).
     A bad line is a 422 naming it, and nothing is stored."""
@@ -126,7 +126,7 @@ async def import_snippets(request: Request, caller: CallerDep) -> Envelope[Impor
 
 @router.delete("/{entity_type}/{entity_id}", status_code=204, responses=documented(404))
 async def delete(
-    caller: CallerDep,
+    caller: WriteCaller,
     entity_type: str = Path(pattern=ENTITY_TYPE),
     entity_id: str = Path(pattern=ENTITY_ID),
 ) -> Response:
