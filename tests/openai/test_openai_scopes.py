@@ -99,3 +99,65 @@ async def test_an_unbound_token_chats_statelessly_as_its_end_user(
     # The tenant's own key continues it; the token's end user owns it.
     kept = await http.get("/api/conversations/tok-c", headers=alice.headers)
     assert kept.json()["data"]["end_user"] == "player-1"
+
+
+async def test_an_end_user_token_on_responses_sees_only_its_own_end_users(
+    server: str, http: httpx.AsyncClient, alice: Tenant, pirate: str
+) -> None:
+    parrot = await make_character(http, alice, "You are a parrot.")
+    token = await end_user_token(http, alice, pirate)
+    async with sdk_for(server, alice.key) as tenant:
+        # bob's conversation, started by the tenant on bob's behalf
+        bobs = await tenant.responses.create(model=pirate, input="I am bob", user="bob")
+    async with sdk_for(server, token) as client:
+        mine = await client.responses.create(model=pirate, input="hi")
+        follow = await client.responses.create(
+            model=pirate, input="again", previous_response_id=mine.id
+        )
+        assert (await client.responses.retrieve(follow.id)).output_text == follow.output_text
+        conversation = mine.conversation
+        assert conversation is not None
+        items = await client.conversations.items.list(conversation.id)
+        assert len(items.data) == 4
+
+        # Another end user's response and conversation do not exist for this token.
+        with pytest.raises(openai.NotFoundError):
+            await client.responses.retrieve(bobs.id)
+        with pytest.raises(openai.NotFoundError):
+            await client.responses.delete(bobs.id)
+        assert bobs.conversation is not None
+        with pytest.raises(openai.NotFoundError):
+            await client.conversations.retrieve(bobs.conversation.id)
+        with pytest.raises(openai.NotFoundError):
+            await client.conversations.delete(bobs.conversation.id)
+        # ... nor can it be continued, nor another character, end user, or a new empty one.
+        with pytest.raises(openai.ConflictError):
+            await client.responses.create(model=pirate, input="x", previous_response_id=bobs.id)
+        with pytest.raises(openai.PermissionDeniedError):
+            await client.responses.create(model=parrot, input="x")
+        with pytest.raises(openai.PermissionDeniedError):
+            await client.responses.create(model=pirate, input="x", user="bob")
+        with pytest.raises(openai.PermissionDeniedError):
+            await client.conversations.create()
+
+    stored = await http.get(f"/api/conversations/{conversation.id}", headers=alice.headers)
+    assert stored.json()["data"]["end_user"] == "player-1"
+    untouched = await http.get(f"/api/conversations/{bobs.conversation.id}", headers=alice.headers)
+    kept = untouched.json()["data"]["messages"]
+    assert [(m["role"], m["content"]) for m in kept][:1] == [("user", "I am bob")]
+    assert len(kept) == 2
+
+
+async def test_a_token_bound_to_a_conversation_responds_only_there(
+    server: str, http: httpx.AsyncClient, alice: Tenant, pirate: str
+) -> None:
+    token = await end_user_token(http, alice, pirate, conversation_id="player-1-resp")
+    async with sdk_for(server, token) as client:
+        first = await client.responses.create(model=pirate, input="hi")
+        assert first.conversation is not None
+        assert first.conversation.id == "player-1-resp"
+        await client.responses.create(model=pirate, input="more", previous_response_id=first.id)
+        with pytest.raises(openai.PermissionDeniedError):
+            await client.responses.create(model=pirate, input="x", conversation="elsewhere")
+        with pytest.raises(openai.NotFoundError):
+            await client.conversations.items.list("elsewhere")

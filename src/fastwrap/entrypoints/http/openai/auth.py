@@ -9,7 +9,7 @@ from fastapi import Request, Security
 from fastapi.security import HTTPBearer
 
 from fastwrap.container import Services
-from fastwrap.domain.errors import DomainError, Forbidden, Unauthorized
+from fastwrap.domain.errors import DomainError, Forbidden, NotFound, Unauthorized
 from fastwrap.domain.keys import TOKEN_ONLY, MissingScope, Scope
 from fastwrap.entrypoints.http.deps import Caller
 from fastwrap.entrypoints.http.principal import resolve
@@ -49,6 +49,19 @@ class OpenAIKey(HTTPBearer):
 # One instance per route group, so an embedding app can override each (dependency_overrides).
 chat_caller = OpenAIKey("chat", end_users=True)
 read_caller = OpenAIKey("read", "chat")
+# Reads of responses and conversations: an end-user token sees its own end user's (the routes
+# pass `principal.end_user` and check `principal.may_see`).
+view_caller = OpenAIKey("read", "chat", end_users=True)
 
 ChatCallerDep = Annotated[Caller, Security(chat_caller)]
 ReadCallerDep = Annotated[Caller, Security(read_caller)]
+ViewCallerDep = Annotated[Caller, Security(view_caller)]
+
+
+def visible(caller: Caller, conversation_id: str | None) -> str | None:
+    """The end user whose conversations `caller` may see (None: the tenant sees them all);
+    NotFound, as for another tenant's, when an end-user token is bound to another one."""
+    principal = caller.principal
+    if conversation_id is not None and not principal.may_see(conversation_id):
+        raise NotFound("conversation not found or expired")
+    return principal.end_user

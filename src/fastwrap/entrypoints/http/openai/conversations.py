@@ -8,7 +8,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict
 
-from fastwrap.entrypoints.http.openai.auth import ChatCallerDep, ReadCallerDep
+from fastwrap.domain.errors import Forbidden
+from fastwrap.entrypoints.http.openai.auth import ChatCallerDep, ViewCallerDep, visible
 from fastwrap.entrypoints.http.openai.errors import documented
 from fastwrap.entrypoints.http.openai.models import TAG, json_response
 from fastwrap.entrypoints.http.openai.response_input import messages
@@ -43,6 +44,10 @@ class ConversationUpdateIn(BaseModel):
     summary="Create a conversation, optionally with items",
 )
 async def create_conversation(body: ConversationIn, caller: ChatCallerDep) -> Response:
+    if caller.principal.token is not None:
+        # A conversation created empty belongs to no end user until its first turn, so a
+        # token could not see it: its first response creates it instead.
+        raise Forbidden("an end-user token starts a conversation with its first response")
     conversation = await caller.services.conversations.create(
         caller.client.id,
         metadata=body.metadata or {},
@@ -58,9 +63,12 @@ async def create_conversation(body: ConversationIn, caller: ChatCallerDep) -> Re
     summary="Retrieve a conversation",
 )
 async def get_conversation(
-    caller: ReadCallerDep, conversation_id: str = ConversationId
+    caller: ViewCallerDep, conversation_id: str = ConversationId
 ) -> Response:
-    conversation = await caller.services.conversations.get(caller.client.id, conversation_id)
+    end_user = visible(caller, conversation_id)
+    conversation = await caller.services.conversations.get(
+        caller.client.id, conversation_id, end_user=end_user
+    )
     return json_response(conversation_object(conversation))
 
 
@@ -73,8 +81,9 @@ async def get_conversation(
 async def update_conversation(
     body: ConversationUpdateIn, caller: ChatCallerDep, conversation_id: str = ConversationId
 ) -> Response:
+    end_user = visible(caller, conversation_id)
     conversation = await caller.services.conversations.update(
-        caller.client.id, conversation_id, body.metadata
+        caller.client.id, conversation_id, body.metadata, end_user=end_user
     )
     return json_response(conversation_object(conversation))
 
@@ -88,7 +97,8 @@ async def update_conversation(
 async def delete_conversation(
     caller: ChatCallerDep, conversation_id: str = ConversationId
 ) -> Response:
-    await caller.services.conversations.delete(caller.client.id, conversation_id)
+    end_user = visible(caller, conversation_id)
+    await caller.services.conversations.delete(caller.client.id, conversation_id, end_user=end_user)
     return json_response({"id": conversation_id, "object": "conversation.deleted", "deleted": True})
 
 
@@ -99,13 +109,14 @@ async def delete_conversation(
     summary="A conversation's items, newest first by default",
 )
 async def list_items(
-    caller: ReadCallerDep,
+    caller: ViewCallerDep,
     conversation_id: str = ConversationId,
     limit: int = Query(20, ge=1, le=100),
     after: str | None = None,
     order: Literal["asc", "desc"] = "desc",
 ) -> Response:
+    end_user = visible(caller, conversation_id)
     found = await caller.services.conversations.items(
-        caller.client.id, conversation_id, limit=limit, after=after, order=order
+        caller.client.id, conversation_id, limit=limit, after=after, order=order, end_user=end_user
     )
     return json_response(item_list(found.conversation_id, found.items, has_more=found.has_more))

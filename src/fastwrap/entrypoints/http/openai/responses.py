@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fastwrap.domain.conversations import page
 from fastwrap.domain.model import ModelOptions
-from fastwrap.domain.responses import ResponseRequest
-from fastwrap.entrypoints.http.openai.auth import ChatCallerDep, ReadCallerDep
+from fastwrap.domain.responses import ResponseRef, ResponseRequest
+from fastwrap.entrypoints.http.openai.auth import ChatCallerDep, ViewCallerDep, visible
 from fastwrap.entrypoints.http.openai.errors import documented
 from fastwrap.entrypoints.http.openai.models import TAG, json_response
 from fastwrap.entrypoints.http.openai.response_events import events
@@ -85,18 +85,27 @@ def echo_of(body: ResponsesIn) -> Echo:
     summary="Create a response: one turn of the character the model names",
 )
 async def create_response(body: ResponsesIn, caller: ChatCallerDep) -> Response:
-    services, client_id = caller.services, caller.client.id
+    services, client_id, principal = caller.services, caller.client.id, caller.principal
     character = await services.characters.resolve(client_id, body.model)
+    named = body.conversation_id()
+    previous = body.previous_response_id
+    # An end-user token chats only with its character, as its end user, and (when bound to
+    # one) only in its conversation: the one named, or the one the previous response is in.
+    continued = named
+    if previous is not None and named is None:
+        continued = ResponseRef.decode(previous).conversation_id
+    bound, end_user = principal.chat_as(character.id, continued, body.user)
     request = ResponseRequest(
         character_id=character.id,
         model=body.model,
         input=messages(body.input),
         instructions=body.instructions,
-        previous_response_id=body.previous_response_id,
-        conversation_id=body.conversation_id(),
+        previous_response_id=previous,
+        conversation_id=named if previous is not None else bound,
         store=body.store is not False,
         metadata=body.metadata or {},
-        end_user=body.user,
+        end_user=end_user,
+        key_id=principal.key_id,
         options=ModelOptions(
             temperature=body.temperature, max_output_tokens=body.max_output_tokens
         ),
@@ -116,8 +125,9 @@ async def create_response(body: ResponsesIn, caller: ChatCallerDep) -> Response:
     responses=documented(404),
     summary="Retrieve a response",
 )
-async def get_response(response_id: str, caller: ReadCallerDep) -> Response:
-    response = await caller.services.responses.get(caller.client.id, response_id)
+async def get_response(response_id: str, caller: ViewCallerDep) -> Response:
+    end_user = visible(caller, ResponseRef.decode(response_id).conversation_id)
+    response = await caller.services.responses.get(caller.client.id, response_id, end_user=end_user)
     return json_response(response_object(response, Echo()))
 
 
@@ -128,7 +138,8 @@ async def get_response(response_id: str, caller: ReadCallerDep) -> Response:
     summary="Delete a response: its input and output leave its conversation",
 )
 async def delete_response(response_id: str, caller: ChatCallerDep) -> Response:
-    await caller.services.responses.delete(caller.client.id, response_id)
+    end_user = visible(caller, ResponseRef.decode(response_id).conversation_id)
+    await caller.services.responses.delete(caller.client.id, response_id, end_user=end_user)
     return json_response({"id": response_id, "object": "response", "deleted": True})
 
 
@@ -140,13 +151,14 @@ async def delete_response(response_id: str, caller: ChatCallerDep) -> Response:
 )
 async def list_input_items(
     response_id: str,
-    caller: ReadCallerDep,
+    caller: ViewCallerDep,
     limit: int = Query(20, ge=1, le=100),
     after: str | None = None,
     order: Literal["asc", "desc"] = "desc",
 ) -> Response:
+    end_user = visible(caller, ResponseRef.decode(response_id).conversation_id)
     conversation_id, inputs = await caller.services.responses.input_items(
-        caller.client.id, response_id
+        caller.client.id, response_id, end_user=end_user
     )
     found = page(conversation_id, inputs, limit=limit, after=after, order=order)
     return json_response(item_list(conversation_id, found.items, has_more=found.has_more))
