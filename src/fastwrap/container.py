@@ -39,6 +39,7 @@ from fastwrap.domain.characters import CharacterService
 from fastwrap.domain.chat import ChatService, HistoryBudget
 from fastwrap.domain.client_settings import ClientSettingsService
 from fastwrap.domain.clients import ClientService
+from fastwrap.domain.conversations import ConversationService
 from fastwrap.domain.documents import JOB_KIND, DocumentJob, DocumentService
 from fastwrap.domain.errors import ConfigurationError
 from fastwrap.domain.health import HealthService
@@ -51,6 +52,7 @@ from fastwrap.domain.metering import AccountedChatModel
 from fastwrap.domain.model import RateLimit
 from fastwrap.domain.recorder import UsageRecorder
 from fastwrap.domain.reports import UsageReports
+from fastwrap.domain.responses import ResponseService
 from fastwrap.domain.vectors import VectorService
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.embeddings import Embedder
@@ -240,6 +242,8 @@ class Services:
     key_usage: KeyUsage
     characters: CharacterService
     chat: ChatService
+    responses: ResponseService
+    conversations: ConversationService
     vectors: VectorService
     imports: ImportService
     documents: DocumentService
@@ -434,6 +438,15 @@ class Container(containers.DeclarativeContainer):
             max_chars=settings.provided.history_max_chars,
         ),
     )
+    response_service = providers.Singleton(
+        ResponseService, chat=chat_service, conversations=conversations, clock=clock
+    )
+    conversation_service = providers.Singleton(
+        ConversationService,
+        conversations=conversations,
+        clock=clock,
+        default_ttl=settings.provided.conversation_ttl_seconds,
+    )
     health_service = providers.Singleton(
         _health, storage, live_state, chat_model.provided[1], embedder.provided[1], settings
     )
@@ -446,6 +459,8 @@ class Container(containers.DeclarativeContainer):
         key_usage=key_usage,
         characters=character_service,
         chat=chat_service,
+        responses=response_service,
+        conversations=conversation_service,
         vectors=vector_service,
         imports=import_service,
         documents=document_service,

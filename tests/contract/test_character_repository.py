@@ -166,3 +166,22 @@ async def test_a_nul_character_cannot_be_stored(storage: Storage) -> None:
     with pytest.raises(Invalid):
         await storage.characters.update(owner, character.id, CharacterPatch(name="a\x00"), T0)
     assert await storage.characters.list_page(owner, None, 10) == [character]
+
+
+async def test_named_finds_live_characters_of_that_exact_name_in_the_tenant(
+    storage: Storage,
+) -> None:
+    owner, other = await add_client(storage), await add_client(storage)
+    older = new_character(owner, name="Ada", created_at=T0 - timedelta(seconds=1))
+    newer = new_character(owner, name="Ada")
+    gone = new_character(owner, name="Ada")
+    others = [new_character(owner, name=n) for n in ("ada", "Ada ")]
+    for character in [newer, older, gone, *others, new_character(other, name="Ada")]:
+        await storage.characters.add(character)
+    await storage.characters.delete(owner, gone.id, T0)
+
+    assert await storage.characters.named(owner, "Ada", 5) == [older, newer]
+    assert await storage.characters.named(owner, "Ada", 1) == [older]
+    assert await storage.characters.named(owner, "Nobody", 5) == []
+    renamed = await storage.characters.update(owner, older.id, CharacterPatch(name="Bo"), T0)
+    assert await storage.characters.named(owner, "Bo", 5) == [renamed]

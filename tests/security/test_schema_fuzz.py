@@ -105,6 +105,8 @@ class Fixtures:
             return {"x-api-key": self.admin_key}
         if (case.method.upper(), path) in SPENDS_KEY:
             return {"x-api-key": self.fresh_tenant()}
+        if path.startswith("/v1/"):  # OpenAI's clients send the key as a bearer token
+            return {"Authorization": f"Bearer {self.tenant_key}"}
         return {"x-api-key": self.tenant_key}
 
     def point_at_real_resources(self, case: Any) -> None:
@@ -113,6 +115,11 @@ class Fixtures:
         if case.operation.path == "/api/chat" and isinstance(case.body, dict):
             if _is_uuid(case.body.get("character_id")):
                 case.body["character_id"] = self.character()
+        if case.operation.path.startswith("/v1/") and next(self.turn) % 2:
+            if isinstance(case.body, dict) and isinstance(case.body.get("model"), str):
+                case.body["model"] = self.character()  # a model that exists
+            if isinstance((case.path_parameters or {}).get("model"), str):
+                case.path_parameters["model"] = self.character()
         if next(self.turn) % 2:
             return
         params = case.path_parameters or {}
@@ -167,9 +174,24 @@ def fixtures() -> Iterator[Fixtures]:
     asgi.shutdown_lifespans()
 
 
+# What the OpenAI-compatible routes (/v1, in OpenAI's error shape) call FastWrap's codes.
+OPENAI_CODES = {"Unauthorized": "invalid_api_key", "Forbidden": "insufficient_scope"}
+
+
+def _refused_openai(response: Any, status: int, code: str) -> bool:
+    error = response.json()["error"]
+    if response.status_code == status:
+        return bool(error["code"] == OPENAI_CODES[code])
+    if response.status_code in (404, 405):
+        return bool(error["code"] in ("not_found", "method_not_allowed"))
+    return bool(response.status_code == 400 and error["param"] is None)  # not JSON
+
+
 def _refused(response: Any, status: int, code: str) -> bool:
     """Refused with `status`, or turned away before authentication ran: no route for the path
     or method, or a body that is not JSON. Neither reveals anything."""
+    if response.request.url.split("://", 1)[-1].split("/", 1)[-1].startswith("v1/"):
+        return _refused_openai(response, status, code)
     body = response.json()
     if response.status_code == status:
         return bool(body["error"] == code)
@@ -206,7 +228,11 @@ def test_every_operation_conforms_with_good_bad_and_missing_keys(
     if path in PUBLIC:
         return
     header = "x-fastwrap-api-key" if path.startswith("/internal/") else "x-api-key"
-    for headers in ({header: UNKNOWN_KEY}, {header: "not a key"}, {}):
+    wrong: tuple[dict[str, str], ...] = ({header: UNKNOWN_KEY}, {header: "not a key"}, {})
+    if path.startswith("/v1/"):
+        schemes = (f"Bearer {UNKNOWN_KEY}", "Bearer not a key", "Basic eDp5")
+        wrong = (*({"Authorization": value} for value in schemes), {})
+    for headers in wrong:
         response = case.call_and_validate(headers=headers, additional_checks=checks)
         assert _refused(response, 401, "Unauthorized"), response.text
     if path.startswith("/admin/"):

@@ -67,6 +67,7 @@ ROUTES = [
     Route("POST", "/api/vectors/search", "read", {"query": "note"}),
     Route("GET", "/api/documents", "read"),
     Route("GET", f"/api/jobs/{MISSING_ID}", "read", ok=404),
+    Route("GET", "/api/usage", "read"),
     Route("POST", "/api/characters", "write", {"agent_role": "You are new."}, ok=201),
     Route("PATCH", "/api/characters/{character}", "write", {"name": "renamed"}),
     Route("DELETE", "/api/characters/{character}", "write", ok=204),

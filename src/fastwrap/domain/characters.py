@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from uuid import UUID, uuid4
 
-from fastwrap.domain.errors import Invalid, NotFound
+from fastwrap.domain.errors import Ambiguous, CharacterNotFound, Invalid
 from fastwrap.domain.model import ENTITY_TYPE_RE, SEARCH_MODES, Character, Knowledge, Page
 from fastwrap.domain.pagination import Cursor, check_limit, page_of
 from fastwrap.domain.storable import check_text
@@ -23,6 +23,7 @@ MAX_KNOWLEDGE_TOP_K = 50
 MAX_TEMPERATURE = 2.0
 MAX_OUTPUT_TOKENS = 1_000_000
 MAX_TOKEN_BUDGET = 10**15
+EVERY_PAGE = 500
 
 UNSET = KEEP  # a field a PATCH did not send (distinct from an explicit null)
 
@@ -137,8 +138,26 @@ class CharacterService:
     async def get(self, client_id: UUID, character_id: UUID) -> Character:
         character = await self._characters.get(client_id, character_id)
         if character is None:
-            raise NotFound("character not found")
+            raise CharacterNotFound("character not found")
         return character
+
+    async def resolve(self, client_id: UUID, model: str) -> Character:
+        """The character a model name means (SPEC §12): its id, or the name exactly one live
+        character of the tenant has. Several with that name: Ambiguous; none: CharacterNotFound."""
+        try:
+            character_id = UUID(model)
+        except ValueError:
+            character_id = None
+        if character_id is not None:
+            character = await self._characters.get(client_id, character_id)
+            if character is not None:
+                return character
+        named = await self._characters.named(client_id, model, 2) if len(model) <= MAX_NAME else []
+        if len(named) > 1:
+            raise Ambiguous(f"several characters are named {model!r}: use the character's id")
+        if not named:
+            raise CharacterNotFound(f"the model {model!r} does not exist")
+        return named[0]
 
     async def list(self, client_id: UUID, cursor: str | None, limit: int) -> Page[Character]:
         check_limit(limit)
@@ -146,15 +165,26 @@ class CharacterService:
         rows = await self._characters.list_page(client_id, after, limit + 1)
         return page_of(rows, limit, lambda c: Cursor(c.created_at, c.id))
 
+    async def every(self, client_id: UUID) -> tuple[Character, ...]:
+        """All of the tenant's live characters, oldest first, read a page at a time."""
+        found: tuple[Character, ...] = ()
+        after: Cursor | None = None
+        while page := await self._characters.list_page(client_id, after, EVERY_PAGE):
+            found += tuple(page)
+            if len(page) < EVERY_PAGE:
+                break
+            after = Cursor(page[-1].created_at, page[-1].id)
+        return found
+
     async def update(self, client_id: UUID, character_id: UUID, patch: CharacterPatch) -> Character:
         """Change only the fields `patch` sends; a concurrent PATCH of other fields keeps its
         changes (the store applies both to the latest row)."""
         self._check(patch)
         updated = await self._characters.update(client_id, character_id, patch, self._clock.now())
         if updated is None:
-            raise NotFound("character not found")
+            raise CharacterNotFound("character not found")
         return updated
 
     async def delete(self, client_id: UUID, character_id: UUID) -> None:
         if not await self._characters.delete(client_id, character_id, self._clock.now()):
-            raise NotFound("character not found")
+            raise CharacterNotFound("character not found")

@@ -1,18 +1,24 @@
-"""One chat turn: prompt, knowledge, trimmed history, new message; stored atomically."""
+"""One chat turn: prompt, knowledge, trimmed history, new message; stored atomically. Or a
+stateless one (completions.py): prompt, knowledge, the caller's messages; nothing stored."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
 from datetime import datetime
 from uuid import UUID, uuid4
 
 from fastwrap.domain.budgets import BudgetGuard
-from fastwrap.domain.errors import Conflict, Invalid, NotFound
+from fastwrap.domain.completions import (
+    MAX_CONTENT,
+    CompletionRequest,
+    CompletionResult,
+    check_caller_messages,
+    relay,
+)
+from fastwrap.domain.errors import CharacterNotFound, NotFound
 from fastwrap.domain.model import (
-    NO_OPTIONS,
-    Caller,
     Character,
     ChatDelta,
     ChatReply,
@@ -21,9 +27,26 @@ from fastwrap.domain.model import (
     ModelOptions,
     PromptMessage,
     SearchHit,
-    Usage,
     check_conversation_id,
     check_end_user,
+)
+from fastwrap.domain.turns import (
+    REPLY_GONE,
+    HistoryBudget,
+    Place,
+    Position,
+    TurnEvents,
+    TurnRequest,
+    TurnResult,
+    TurnStarted,
+    build_prompt,
+    check_binding,
+    check_request,
+    is_latest,
+    preamble,
+    trim_history,
+    visible_to,
+    without_start,
 )
 from fastwrap.domain.vectors import VectorService
 from fastwrap.ports.clock import Clock
@@ -31,80 +54,20 @@ from fastwrap.ports.conversations import ConversationStore, TurnSlot
 from fastwrap.ports.llm import ChatModel
 from fastwrap.ports.repositories import CharacterRepository
 
-MAX_CONTENT = 32_000
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TurnRequest:
-    """One turn. `end_user` is who the tenant's app says is talking (SPEC §13): a conversation
-    started for an end user is continued only for that end user (or by the tenant itself,
-    naming none). `options` tune this turn's model call; `key_id` is the key the tenant
-    authenticated with (None: its primary key, or no key at all), for the usage ledger."""
-
-    character_id: UUID
-    content: str
-    conversation_id: str | None = None
-    end_user: str | None = None
-    options: ModelOptions = NO_OPTIONS
-    key_id: UUID | None = None
-
-    def caller(self, character: Character) -> Caller:
-        return Caller(
-            client_id=character.client_id,
-            character_id=character.id,
-            key_id=self.key_id,
-            end_user=self.end_user,
-        )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TurnResult:
-    conversation_id: str
-    character_id: UUID
-    reply: ChatReply
-    expires_at: datetime
-    sources: tuple[SearchHit, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HistoryBudget:
-    max_messages: int = 50
-    max_chars: int = 24_000
-
-
-def trim_history(messages: Sequence[Message], budget: HistoryBudget) -> list[Message]:
-    """The most recent messages that fit both budgets, oldest first, never starting mid-turn."""
-    kept: list[Message] = []
-    chars = 0
-    for message in reversed(messages):
-        if len(kept) >= budget.max_messages or chars + len(message.content) > budget.max_chars:
-            break
-        kept.append(message)
-        chars += len(message.content)
-    kept.reverse()
-    while kept and kept[0].role == "assistant":
-        kept.pop(0)  # a reply without the question it answers only confuses the model
-    return kept
-
-
-def knowledge_prompt(hits: Sequence[SearchHit]) -> str:
-    lines = ["Relevant knowledge (use it when it helps to answer):"]
-    lines += [f"[{h.snippet.entity_type}/{h.snippet.entity_id}] {h.snippet.content}" for h in hits]
-    return "\n".join(lines)
-
-
-def build_prompt(
-    character: Character,
-    hits: Sequence[SearchHit],
-    history: Sequence[Message],
-    content: str,
-) -> list[PromptMessage]:
-    prompt = [PromptMessage(role="system", content=character.agent_role)]
-    if hits:
-        prompt.append(PromptMessage(role="system", content=knowledge_prompt(hits)))
-    prompt += [PromptMessage(role=m.role, content=m.content) for m in history]
-    prompt.append(PromptMessage(role="user", content=content))
-    return prompt
+__all__ = [  # the turn's types and rules live in turns.py; callers know them from here
+    "MAX_CONTENT",
+    "ChatService",
+    "HistoryBudget",
+    "Position",
+    "TurnRequest",
+    "TurnResult",
+    "TurnStarted",
+    "build_prompt",
+    "check_binding",
+    "preamble",
+    "trim_history",
+    "visible_to",
+]
 
 
 class ChatService:
@@ -132,10 +95,7 @@ class ChatService:
     async def _prepare(
         self, client_id: UUID, request: TurnRequest
     ) -> tuple[Character, str, tuple[SearchHit, ...]]:
-        if not 1 <= len(request.content) <= MAX_CONTENT:
-            raise Invalid(f"content must be 1-{MAX_CONTENT} characters")
-        if request.end_user is not None:
-            check_end_user(request.end_user)
+        check_request(request)
         conversation_id = (
             check_conversation_id(request.conversation_id)
             if request.conversation_id is not None
@@ -143,10 +103,28 @@ class ChatService:
         )
         character = await self._characters.get(client_id, request.character_id)
         if character is None:
-            raise NotFound("character not found")
-        if self._budgets is not None:  # before anything is searched, stored or asked
-            await self._budgets.admit(request.caller(character))
+            raise CharacterNotFound("character not found")
+        await self._admit(request, character)
         return character, conversation_id, await self._knowledge(character, request.content)
+
+    async def _prepare_completion(
+        self, client_id: UUID, request: CompletionRequest
+    ) -> tuple[Character, tuple[SearchHit, ...], list[PromptMessage]]:
+        question = check_caller_messages(request.messages)
+        if request.end_user is not None:
+            check_end_user(request.end_user)
+        character = await self._characters.get(client_id, request.character_id)
+        if character is None:
+            raise CharacterNotFound("character not found")
+        await self._admit(request, character)
+        hits = await self._knowledge(character, question)
+        return character, hits, [*preamble(character, hits), *request.messages]
+
+    async def _admit(self, request: TurnRequest | CompletionRequest, character: Character) -> None:
+        """Refuse (429) a turn whose token budgets are spent, before anything is searched,
+        held or asked (the model's wrapper then counts this as the call's admission)."""
+        if self._budgets is not None:
+            await self._budgets.admit(request.caller(character))
 
     async def _knowledge(self, character: Character, content: str) -> tuple[SearchHit, ...]:
         knowledge = character.knowledge
@@ -161,12 +139,15 @@ class ChatService:
         )
         return tuple(h for h in hits if h.score >= knowledge.min_score)
 
-    async def _history(
-        self, client_id: UUID, conversation_id: str, character: Character, end_user: str | None
-    ) -> list[Message]:
+    async def _precheck(
+        self, client_id: UUID, conversation_id: str, character: Character, request: TurnRequest
+    ) -> None:
+        """Before a stream answers: the refusals a turn would meet, as a real status."""
         recent = self._budget.max_messages
         conversation = await self._conversations.get(client_id, conversation_id, recent=recent)
-        return self._checked_history(conversation, character, end_user)
+        self._checked_history(conversation, character, request.end_user)
+        if request.after is not None:
+            is_latest(conversation, request.after)
 
     def _checked_history(
         self, conversation: Conversation | None, character: Character, end_user: str | None
@@ -184,47 +165,149 @@ class ChatService:
         recent = self._budget.max_messages
         return self._conversations.turn(character.client_id, conversation_id, ttl, recent=recent)
 
+    @asynccontextmanager
+    async def _placed(
+        self, character: Character, conversation_id: str, request: TurnRequest
+    ) -> AsyncIterator[Place]:
+        """Hold where the turn goes: its conversation, or a fork when `after` is not the latest
+        reply (decided under the conversation's lock, so that of two turns continuing the same
+        latest reply, the second forks)."""
+        after = request.after
+        async with self._hold(character, conversation_id) as held:
+            found = held.conversation
+            if after is None or is_latest(found, after):
+                history = self._checked_history(found, character, request.end_user)
+                last = found.last_seq if found is not None else 0
+                yield Place(held=held, conversation_id=conversation_id, history=history, last=last)
+                return
+        base, _ = await self._history_to(character, conversation_id, after, request.end_user)
+        fork_id = uuid4().hex
+        async with self._hold(character, fork_id) as held:
+            yield Place(
+                held=held,
+                conversation_id=fork_id,
+                history=trim_history(base, self._budget),
+                last=after.seq,
+                base=base,
+                forked_from=conversation_id,
+            )
+
+    async def _history_to(
+        self, character: Character, conversation_id: str, after: Position, end_user: str | None
+    ) -> tuple[tuple[Message, ...], Conversation]:
+        """The stored history of a conversation up to and including the reply `after`."""
+        conversation = await self._conversations.get(character.client_id, conversation_id)
+        if conversation is None:
+            raise NotFound(REPLY_GONE)
+        check_binding(conversation, character.id, end_user)
+        base = tuple(m for m in conversation.messages if m.seq <= after.seq)
+        if not base or not after.marks(base[-1]):
+            raise NotFound(REPLY_GONE)
+        return base, conversation
+
+    async def _unstored(
+        self, character: Character, conversation_id: str, request: TurnRequest
+    ) -> Place:
+        """A turn that stores nothing reads what it continues from, and holds nothing."""
+        found: Conversation | None
+        if request.after is not None:
+            base, found = await self._history_to(
+                character, conversation_id, request.after, request.end_user
+            )
+            history = trim_history(base, self._budget)
+        else:
+            found = await self._conversations.get(
+                character.client_id, conversation_id, recent=self._budget.max_messages
+            )
+            history = self._checked_history(found, character, request.end_user)
+        expires_at = found.expires_at if found is not None else self._clock.now()
+        return Place(
+            held=None, conversation_id=conversation_id, history=history, last=0,
+            expires_at=expires_at,
+        )  # fmt: skip
+
     def _question(self, content: str) -> Message:
         """The user's message, stamped when its turn holds the conversation and asks the
         model: before the reply (which can take seconds), and never before the turn it queued
         behind, so a conversation's messages stay in time order."""
         return Message(role="user", content=content, created_at=self._clock.now())
 
+    @staticmethod
+    def _reply_seq(place: Place, request: TurnRequest) -> int:
+        return place.last + len(request.preceding) + 2 if place.held is not None else 0
+
     async def _store(
         self,
-        held: TurnSlot,
+        place: Place,
         character: Character,
         question: Message,
         reply: ChatReply,
-        end_user: str | None,
+        request: TurnRequest,
     ) -> datetime:
-        last = held.conversation.last_seq if held.conversation is not None else 0
+        if place.held is None:
+            assert place.expires_at is not None
+            return place.expires_at
+        last = place.last
+        inputs = [
+            Message(role=m.role, content=m.content, created_at=question.created_at, seq=last + i)
+            for i, m in enumerate(request.preceding, start=1)
+            if m.role != "system"
+        ]
+        seq = last + len(inputs) + 1
         answer = Message(
             role="assistant",
             content=reply.content,
             created_at=self._clock.now(),
-            seq=last + 2,
+            seq=seq + 1,
             usage=reply.usage,
+            details=request.details,
         )
-        turn = (replace(question, seq=last + 1), answer)
-        return await held.commit(character.id, turn, end_user=end_user)
+        turn = (*place.base, *inputs, replace(question, seq=seq), answer)
+        return await place.held.commit(character.id, turn, end_user=request.end_user)
 
-    async def turn(self, client_id: UUID, request: TurnRequest) -> TurnResult:
-        character, conversation_id, hits = await self._prepare(client_id, request)
-        async with self._hold(character, conversation_id) as held:
-            question = self._question(request.content)
-            history = self._checked_history(held.conversation, character, request.end_user)
-            prompt = build_prompt(character, hits, history, request.content)
-            options = request.options.over(character_options(character))
-            reply = await self._model.reply(prompt, options, request.caller(character))
-            expires_at = await self._store(held, character, question, reply, request.end_user)
+    def _result(
+        self,
+        character: Character,
+        place: Place,
+        request: TurnRequest,
+        reply: ChatReply,
+        expires_at: datetime,
+        hits: tuple[SearchHit, ...],
+    ) -> TurnResult:
         return TurnResult(
-            conversation_id=conversation_id,
+            conversation_id=place.conversation_id,
             character_id=character.id,
             reply=reply,
             expires_at=expires_at,
             sources=hits,
+            position=self._reply_seq(place, request),
+            stored=place.held is not None,
+            forked_from=place.forked_from,
         )
+
+    @asynccontextmanager
+    async def _place(
+        self, character: Character, conversation_id: str, request: TurnRequest
+    ) -> AsyncIterator[Place]:
+        if not request.store:
+            yield await self._unstored(character, conversation_id, request)
+            return
+        async with self._placed(character, conversation_id, request) as place:
+            yield place
+
+    async def turn(self, client_id: UUID, request: TurnRequest) -> TurnResult:
+        character, conversation_id, hits = await self._prepare(client_id, request)
+        async with self._place(character, conversation_id, request) as place:
+            question = self._question(request.content)
+            prompt = build_prompt(
+                character, hits, place.history, request.content,
+                instructions=request.instructions, preceding=request.preceding,
+            )  # fmt: skip
+            reply = await self._model.reply(
+                prompt, options(request, character), request.caller(character)
+            )
+            expires_at = await self._store(place, character, question, reply, request)
+        return self._result(character, place, request, reply, expires_at, hits)
 
     async def stream_turn(
         self, client_id: UUID, request: TurnRequest
@@ -234,9 +317,18 @@ class ChatService:
         Validation and lookups happen before the first yield; closing the iterator early
         (a client that went away) stores nothing.
         """
+        return without_start(await self._events(client_id, request))
+
+    async def stream_turn_events(
+        self, client_id: UUID, request: TurnRequest
+    ) -> AsyncIterator[TurnStarted | ChatDelta | TurnResult]:
+        """As `stream_turn`, saying first where the reply will be stored (TurnStarted)."""
+        return await self._events(client_id, request)
+
+    async def _events(self, client_id: UUID, request: TurnRequest) -> TurnEvents:
         character, conversation_id, hits = await self._prepare(client_id, request)
         # Checked again under the lock; checking here too lets the common 409 be a real status.
-        await self._history(client_id, conversation_id, character, request.end_user)
+        await self._precheck(client_id, conversation_id, character, request)
         return self._stream(character, conversation_id, hits, request)
 
     async def _stream(
@@ -245,29 +337,55 @@ class ChatService:
         conversation_id: str,
         hits: tuple[SearchHit, ...],
         request: TurnRequest,
-    ) -> AsyncIterator[ChatDelta | TurnResult]:
-        async with self._hold(character, conversation_id) as held:
+    ) -> TurnEvents:
+        async with self._place(character, conversation_id, request) as place:
             question = self._question(request.content)
-            history = self._checked_history(held.conversation, character, request.end_user)
-            prompt = build_prompt(character, hits, history, request.content)
-            parts: list[str] = []
-            usage = Usage()
-            options = request.options.over(character_options(character))
-            calling = self._model.stream(prompt, options, request.caller(character))
-            async for delta in calling:
-                parts.append(delta.content)
-                usage = delta.usage or usage
-                if delta.content:
-                    yield delta
-            reply = ChatReply(content="".join(parts), usage=usage)
-            expires_at = await self._store(held, character, question, reply, request.end_user)
-        yield TurnResult(
-            conversation_id=conversation_id,
-            character_id=character.id,
-            reply=reply,
-            expires_at=expires_at,
-            sources=hits,
+            yield TurnStarted(
+                conversation_id=place.conversation_id,
+                position=self._reply_seq(place, request),
+                forked_from=place.forked_from,
+            )
+            prompt = build_prompt(
+                character, hits, place.history, request.content,
+                instructions=request.instructions, preceding=request.preceding,
+            )  # fmt: skip
+            calling = self._model.stream(
+                prompt, options(request, character), request.caller(character)
+            )
+            async for event in relay(calling):
+                if isinstance(event, ChatDelta):
+                    yield event
+                else:
+                    reply = event
+            expires_at = await self._store(place, character, question, reply, request)
+        yield self._result(character, place, request, reply, expires_at, hits)
+
+    async def complete(self, client_id: UUID, request: CompletionRequest) -> CompletionResult:
+        """A stateless turn: the same prompt, knowledge and model call as `turn`, the history
+        being the caller's; nothing is stored and no conversation is held."""
+        character, hits, prompt = await self._prepare_completion(client_id, request)
+        reply = await self._model.reply(
+            prompt, options(request, character), request.caller(character)
         )
+        return CompletionResult(character_id=character.id, reply=reply, sources=hits)
+
+    async def stream_complete(
+        self, client_id: UUID, request: CompletionRequest
+    ) -> AsyncIterator[ChatDelta | CompletionResult]:
+        """`complete`, streamed: deltas, then the CompletionResult. Validation and lookups
+        happen before the first yield."""
+        character, hits, prompt = await self._prepare_completion(client_id, request)
+        calling = self._model.stream(prompt, options(request, character), request.caller(character))
+        return self._stream_completion(character, hits, calling)
+
+    async def _stream_completion(
+        self, character: Character, hits: tuple[SearchHit, ...], calling: AsyncIterator[ChatDelta]
+    ) -> AsyncIterator[ChatDelta | CompletionResult]:
+        async for event in relay(calling):
+            if isinstance(event, ChatDelta):
+                yield event
+            else:
+                yield CompletionResult(character_id=character.id, reply=event, sources=hits)
 
     async def conversation(
         self, client_id: UUID, conversation_id: str, *, end_user: str | None = None
@@ -299,17 +417,5 @@ def character_options(character: Character) -> ModelOptions:
     )
 
 
-def check_binding(conversation: Conversation, character_id: UUID, end_user: str | None) -> None:
-    """A turn may continue a conversation of its character, and, when it names an end user,
-    only one that end user started (a conversation created empty is bound by its first turn)."""
-    if conversation.character_id is None:
-        return
-    if conversation.character_id != character_id:
-        raise Conflict("conversation_id belongs to another character")
-    if end_user is not None and conversation.end_user != end_user:
-        raise Conflict("conversation_id belongs to another end user")
-
-
-def visible_to(conversation: Conversation, end_user: str | None) -> bool:
-    """The tenant sees all of its conversations; an end user only its own."""
-    return end_user is None or conversation.end_user == end_user
+def options(request: TurnRequest | CompletionRequest, character: Character) -> ModelOptions:
+    return request.options.over(character_options(character))

@@ -99,3 +99,24 @@ class BudgetExceeded(RateLimited):
     """A token budget is spent for its window (HTTP 429, Retry-After to the window's end)."""
 
     code = "BudgetExceeded"
+
+
+# Finer kinds of the errors above, for entry points whose protocol names them apart (OpenAI's
+# `model_not_found`, `conversation_character_mismatch`, ...). Each keeps its parent's `code`, so
+# the `/api` bodies that carry the code are unchanged.
+
+
+class CharacterNotFound(NotFound):
+    """No live character of the tenant has that id (or, resolving a model, that name)."""
+
+
+class Ambiguous(Invalid):
+    """A name that several live characters share, where one was meant."""
+
+
+class CharacterMismatch(Conflict):
+    """The conversation is bound to another character."""
+
+
+class EndUserMismatch(Conflict):
+    """The conversation belongs to another end user."""

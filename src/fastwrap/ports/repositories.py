@@ -68,6 +68,9 @@ class CharacterRepository(Protocol):
     async def list_page(self, client_id: UUID, after: Cursor | None, limit: int) -> list[Character]:
         """Up to `limit` live characters ordered by (created_at, id), strictly after `after`."""
 
+    async def named(self, client_id: UUID, name: str, limit: int) -> list[Character]:
+        """Up to `limit` live characters whose name is exactly `name`, by (created_at, id)."""
+
     async def update(
         self, client_id: UUID, character_id: UUID, patch: CharacterPatch, at: datetime
     ) -> Character | None:

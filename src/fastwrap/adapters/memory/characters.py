@@ -61,6 +61,15 @@ class InMemoryCharacterRepository(CharacterRepository):
         rows.sort(key=lambda c: (c.created_at, c.id))
         return rows[: max(limit, 0)]
 
+    async def named(self, client_id: UUID, name: str, limit: int) -> list[Character]:
+        rows = [
+            r.value
+            for r in self._state.characters.values()
+            if r.deleted_at is None and r.value.client_id == client_id and r.value.name == name
+        ]
+        rows.sort(key=lambda c: (c.created_at, c.id))
+        return rows[: max(limit, 0)]
+
     async def update(
         self, client_id: UUID, character_id: UUID, patch: CharacterPatch, at: datetime
     ) -> Character | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from fastwrap.domain.errors import Busy, Conflict, NotFound
+from fastwrap.domain.errors import Busy, CharacterMismatch, Conflict, EndUserMismatch, NotFound
 from fastwrap.domain.model import Conversation, JsonObject, Message
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.conversations import ConversationStore, TurnSlot
@@ -262,9 +262,9 @@ class InMemoryConversationStore(ConversationStore):
 
 def _check_binding(entry: _Entry, character_id: UUID, end_user: str | None) -> None:
     if entry.character_id is not None and entry.character_id != character_id:
-        raise Conflict(CONFLICT_DETAIL)
+        raise CharacterMismatch(CONFLICT_DETAIL)
     if end_user is not None and entry.character_id is not None and entry.end_user != end_user:
-        raise Conflict(END_USER_DETAIL)
+        raise EndUserMismatch(END_USER_DETAIL)
 
 
 def _conversation(

@@ -169,6 +169,9 @@ class CachedCharacterRepository(CharacterRepository):
     async def list_page(self, client_id: UUID, after: Cursor | None, limit: int) -> list[Character]:
         return await self._inner.list_page(client_id, after, limit)
 
+    async def named(self, client_id: UUID, name: str, limit: int) -> list[Character]:
+        return await self._inner.named(client_id, name, limit)
+
     async def update(
         self, client_id: UUID, character_id: UUID, patch: CharacterPatch, at: datetime
     ) -> Character | None:

@@ -56,6 +56,14 @@ WHERE client_id = $1 AND deleted_at IS NULL AND (created_at, id) > ($3, $4)
 ORDER BY created_at, id LIMIT $2
 """
 
+# The tenant's live rows by the (client_id, created_at, id) index, filtered by name: a lookup by
+# name is rare (a model named by its character's name) and a tenant's characters are few.
+SELECT_NAMED = f"""
+SELECT {COLUMNS} FROM characters
+WHERE client_id = $1 AND deleted_at IS NULL AND name = $2
+ORDER BY created_at, id LIMIT $3
+"""
+
 
 def knowledge_json(knowledge: Knowledge | None) -> dict[str, Any] | None:
     if knowledge is None:
@@ -127,6 +135,11 @@ class PgCharacterRepository(CharacterRepository):
                 rows = await conn.fetch(
                     SELECT_PAGE_AFTER, client_id, limit, after.created_at, after.id
                 )
+        return [_character(row) for row in rows]
+
+    async def named(self, client_id: UUID, name: str, limit: int) -> list[Character]:
+        async with connection(self._pool) as conn:
+            rows = await conn.fetch(SELECT_NAMED, client_id, name, limit)
         return [_character(row) for row in rows]
 
     async def update(

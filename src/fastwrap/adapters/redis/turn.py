@@ -37,7 +37,7 @@ from fastwrap.adapters.redis.scripts import (
     Scripts,
     TenantKeys,
 )
-from fastwrap.domain.errors import Conflict, NotFound
+from fastwrap.domain.errors import CharacterMismatch, EndUserMismatch, NotFound
 from fastwrap.domain.model import Conversation, Message, Usage
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.conversations import TurnSlot
@@ -192,9 +192,9 @@ class RedisTurn(TurnSlot):
         if outcome == GONE:
             raise NotFound(GONE_DETAIL)
         if outcome == OTHER_CHARACTER:
-            raise Conflict(CONFLICT_DETAIL)
+            raise CharacterMismatch(CONFLICT_DETAIL)
         if outcome == OTHER_END_USER:
-            raise Conflict(END_USER_DETAIL)
+            raise EndUserMismatch(END_USER_DETAIL)
         return self._policy.clock.now() + timedelta(seconds=self._ttl_seconds)
 
     async def release(self) -> None:

@@ -22,6 +22,7 @@ from fastwrap.entrypoints.http.metrics import (
     metrics_router,
 )
 from fastwrap.entrypoints.http.middleware import RequestContextMiddleware
+from fastwrap.entrypoints.http.openai.routes import ROUTERS as OPENAI_ROUTERS
 from fastwrap.entrypoints.http.rate_limit import Budgets, RateLimitMiddleware
 from fastwrap.entrypoints.http.routes import (
     admin,
@@ -116,8 +117,10 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
     )
     errors.install(app)
     # Routing tries the routes in this order: the hot paths first (chat, then characters).
-    modules = (chat, characters, vectors, documents, keys, auth, admin, usage, meta, playground)
-    for module in modules:
+    add_routes(app, chat.router)
+    for router in OPENAI_ROUTERS:  # OpenAI's protocol (SPEC §12), under its own tag
+        add_routes(app, router)
+    for module in (characters, vectors, documents, keys, auth, admin, usage, meta, playground):
         add_routes(app, module.router)
     metrics: MetricsExposition | None = container.metrics()
     if metrics is not None:

@@ -15,6 +15,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import Scope, Send
 
+from fastwrap.entrypoints.http.openai import errors as openai
+
 
 def error_body(code: str, detail: Any, request_id: str | None, **extra: Any) -> dict[str, Any]:
     """`{"detail", "error", "request_id", ...extra}`: every error FastWrap sends."""
@@ -31,14 +33,18 @@ async def send_error(
 ) -> None:
     """Answer with an error body from ASGI middleware, outside FastAPI's handlers."""
     request_id = scope.get("state", {}).get("request_id")
-    payload = orjson.dumps(error_body(code, detail, request_id))
+    on_openai = openai.is_openai(scope.get("path", ""))
+    if on_openai:
+        payload = orjson.dumps(openai.body(detail, openai.kind_of_status(status)))
+    else:
+        payload = orjson.dumps(error_body(code, detail, request_id))
     start_headers = [
         (b"content-type", b"application/json"),
         (b"content-length", b"%d" % len(payload)),
         *headers,
     ]
     if status == 401:
-        start_headers.append((b"www-authenticate", b"ApiKey"))
+        start_headers.append((b"www-authenticate", b"Bearer" if on_openai else b"ApiKey"))
     await send({"type": "http.response.start", "status": status, "headers": start_headers})
     await send({"type": "http.response.body", "body": payload})
 

@@ -19,6 +19,7 @@ from fastwrap.entrypoints.http.error_bodies import (
     ValidationErrorBody,
     error_body,
 )
+from fastwrap.entrypoints.http.openai import errors as openai
 
 log = logging.getLogger("fastwrap.http")
 
@@ -100,24 +101,44 @@ def request_id(request: Request) -> str | None:
 def error_response(
     request: Request, status: int, code: str, detail: str, **extra: Any
 ) -> JSONResponse:
+    if openai.is_openai(request.url.path):
+        body = openai.body(detail, openai.kind_of_status(status))
+        return openai_response(body, status)
     body = error_body(code, detail, request_id(request), **extra)
     headers = {"WWW-Authenticate": "ApiKey"} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def domain_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, e.DomainError)
+def openai_response(body: dict[str, Any], status: int) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _domain_response(request: Request, exc: e.DomainError) -> tuple[int, JSONResponse]:
+    if openai.is_openai(request.url.path):
+        status, body = openai.domain_body(exc)
+        return status, openai_response(body, status)
     status = status_of(exc)
     extra: dict[str, Any] = {}
     if isinstance(exc, e.PolicyViolation):
         extra["rules"] = exc.failures
-    response = error_response(request, status, exc.code, exc.detail, **extra)
+    return status, error_response(request, status, exc.code, exc.detail, **extra)
+
+
+async def domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, e.DomainError)
+    status, response = _domain_response(request, exc)
     if isinstance(exc, e.RateLimited):
         response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         if exc.limit is not None:  # the budget's own RateLimit-* headers (SPEC §8)
+            reset = str(math.ceil(exc.reset_after or 0))
             response.headers["RateLimit-Limit"] = str(exc.limit)
             response.headers["RateLimit-Remaining"] = "0"
-            response.headers["RateLimit-Reset"] = str(math.ceil(exc.reset_after or 0))
+            response.headers["RateLimit-Reset"] = reset
+            if openai.is_openai(request.url.path):
+                response.headers["x-ratelimit-limit-requests"] = str(exc.limit)
+                response.headers["x-ratelimit-remaining-requests"] = "0"
+                response.headers["x-ratelimit-reset-requests"] = f"{reset}s"
     if isinstance(exc, e.Unavailable):
         # The adapter logged the outage once; a line per refused request would flood the log.
         log.debug("%s: %s", exc.code, exc.detail)
@@ -150,6 +171,8 @@ def _allowed_methods(request: Request) -> str:
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if openai.is_openai(request.url.path):  # OpenAI's clients expect a 400 naming the field
+        return openai_response(openai.validation_body(exc.errors()), 400)
     # FastAPI's shape (a list under "detail"), plus our machine code; inputs are not echoed
     # back because they may hold a password.
     details = [

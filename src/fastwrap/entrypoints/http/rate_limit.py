@@ -25,6 +25,7 @@ from fastwrap.domain.keys import Principal
 from fastwrap.domain.model import RateDecision, RateLimit
 from fastwrap.domain.rate_limits import RateCheck, ip_owner
 from fastwrap.entrypoints.http.error_bodies import send_error
+from fastwrap.entrypoints.http.openai.errors import is_openai
 from fastwrap.entrypoints.http.principal import resolve
 
 AUTH_PATHS = frozenset({"/auth/signup", "/auth/login", "/internal/bootstrap-admin"})
@@ -119,7 +120,7 @@ class RateLimitMiddleware:
         if decision is None:
             await self.app(scope, receive, send)
             return
-        headers = _headers(decision)
+        headers = _headers(decision, openai=is_openai(scope["path"]))
         if not decision.allowed:
             retry = str(max(1, math.ceil(decision.retry_after))).encode()
             detail = f"rate limit exceeded; retry in {retry.decode()} s"
@@ -139,9 +140,16 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def _headers(decision: RateDecision) -> list[tuple[bytes, bytes]]:
-    return [
-        (b"ratelimit-limit", str(decision.limit).encode()),
-        (b"ratelimit-remaining", str(max(0, decision.remaining)).encode()),
-        (b"ratelimit-reset", str(max(0, math.ceil(decision.reset_after))).encode()),
-    ]
+def _headers(decision: RateDecision, *, openai: bool) -> list[tuple[bytes, bytes]]:
+    limit = str(decision.limit).encode()
+    remaining = str(max(0, decision.remaining)).encode()
+    reset = str(max(0, math.ceil(decision.reset_after))).encode()
+    headers = [(b"ratelimit-limit", limit), (b"ratelimit-remaining", remaining)]
+    headers.append((b"ratelimit-reset", reset))
+    if openai:  # the same budget under the names OpenAI's clients read
+        headers += [
+            (b"x-ratelimit-limit-requests", limit),
+            (b"x-ratelimit-remaining-requests", remaining),
+            (b"x-ratelimit-reset-requests", reset + b"s"),
+        ]
+    return headers

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from fastwrap.domain.model import Page
 from fastwrap.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from fastwrap.domain.usage import GROUP_FIELDS, UsageRow, check_group_by
-from fastwrap.entrypoints.http.deps import AdminDep, CallerDep
+from fastwrap.entrypoints.http.deps import AdminDep, ReadCaller
 from fastwrap.entrypoints.http.errors import COMMON, documented
 from fastwrap.entrypoints.http.json_types import IsoTimestamp
 from fastwrap.entrypoints.http.responses import plain_ok
@@ -68,7 +68,7 @@ def _page(page: Page[UsageRow], group_by: str) -> Response:
 
 @router.get("/api/usage", response_model=Envelope[Items[UsageRowOut]])
 async def usage(
-    caller: CallerDep,
+    caller: ReadCaller,
     since: FromQuery = None,
     to: ToQuery = None,
     group_by: GroupByQuery = "day",
