@@ -256,3 +256,44 @@ async def test_the_grafana_dashboard_reads_only_metrics_that_exist() -> None:
     # The parser names a counter family without its `_total`.
     assert {name.removesuffix("_total") for name in used} <= families
     assert len(used) >= 8
+
+
+async def test_a_request_is_counted_before_its_client_sees_the_response_end() -> None:
+    """A scrape made right after a client got its answer includes it (a worker's counter is
+    otherwise bumped after the last byte went out, and another process may read first)."""
+    from prometheus_client import CollectorRegistry
+    from starlette.types import Message, Receive, Scope, Send
+
+    from fastwrap.entrypoints.http.metrics import HttpMetrics, MetricsMiddleware
+
+    registry = CollectorRegistry()
+
+    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"part", "more_body": True})
+        await send({"type": "http.response.body", "body": b"end"})
+
+    def counted() -> float:
+        return sum(
+            sample.value
+            for family in registry.collect()
+            for sample in family.samples
+            if sample.name == "fastwrap_http_requests_total"
+        )
+
+    seen: list[tuple[bool, float]] = []
+
+    async def client(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            seen.append((message.get("more_body", False), counted()))
+
+    middleware = MetricsMiddleware(answer, HttpMetrics(registry), routes=[])
+    scope: Scope = {"type": "http", "method": "GET", "path": "/x", "headers": []}
+
+    async def nothing() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    await middleware(scope, nothing, client)
+
+    assert seen == [(True, 0.0), (False, 1.0)]  # counted once, before the final body
+    assert counted() == 1.0

@@ -85,22 +85,34 @@ class MetricsMiddleware:
         started = time.perf_counter()
         status = 500  # unless a response starts: an exception got past every handler
         rejection: str | None = None
+        recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            recorded = True
+            self._record(scope, status, time.perf_counter() - started)
+            if rejection is not None:
+                self._metrics.rejected.labels(rejection).inc()
 
         async def send_observed(message: Message) -> None:
             nonlocal status, rejection
             if message["type"] == "http.response.start":
                 status = message["status"]
-            elif status == 429 and rejection is None and message["type"] == "http.response.body":
-                code = error_code(message.get("body", b""))
-                rejection = REJECTION_REASONS.get(code or "", "other")
+            elif message["type"] == "http.response.body":
+                if status == 429 and rejection is None:
+                    code = error_code(message.get("body", b""))
+                    rejection = REJECTION_REASONS.get(code or "", "other")
+                if not message.get("more_body", False) and not recorded:
+                    # Counted before the client can see the response end: a scrape made after
+                    # a client got its answer always includes it.
+                    record()
             await send(message)
 
         try:
             await self.app(scope, receive, send_observed)
         finally:
-            self._record(scope, status, time.perf_counter() - started)
-            if rejection is not None:
-                self._metrics.rejected.labels(rejection).inc()
+            if not recorded:  # no complete response: an error, or a client that left
+                record()
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         method = scope["method"] if scope["method"] in METHODS else "other"
