@@ -180,7 +180,7 @@ async def migrate(settings: Settings | None = None) -> list[str]:
 
     Also refuses an EMBEDDING_DIM that does not match the stored vectors (ConfigurationError).
     """
-    from fastwrap.container import open_schema_admin
+    from fastwrap.container.resources import open_schema_admin
 
     async with open_schema_admin(resolve_settings(settings, {})) as schema:
         return await schema.migrate()
@@ -188,7 +188,7 @@ async def migrate(settings: Settings | None = None) -> list[str]:
 
 async def migration_status(settings: Settings | None = None) -> MigrationStatus:
     """Applied migrations (with dates) and pending ones; changes nothing."""
-    from fastwrap.container import open_schema_admin
+    from fastwrap.container.resources import open_schema_admin
 
     async with open_schema_admin(resolve_settings(settings, {})) as schema:
         return await schema.status()
@@ -200,7 +200,7 @@ async def reset_embeddings(settings: Settings | None = None) -> int:
     The way out after changing EMBEDDING_DIM: import the snippets again afterwards. Returns how
     many snippets were deleted.
     """
-    from fastwrap.container import open_schema_admin
+    from fastwrap.container.resources import open_schema_admin
 
     async with open_schema_admin(resolve_settings(settings, {})) as schema:
         return await schema.reset_embeddings()

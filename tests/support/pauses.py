@@ -26,7 +26,8 @@ from dependency_injector import providers
 
 from fastwrap.adapters.bundles import Storage
 from fastwrap.adapters.security.hashing import BcryptPasswordHasher
-from fastwrap.container import make_container, open_storage
+from fastwrap.container import make_container
+from fastwrap.container.resources import open_storage
 from fastwrap.ports.security import PasswordHasher
 from fastwrap.settings import Settings
 from tests.support.app import app_client

@@ -12,7 +12,7 @@ from langsmith import utils as langsmith_utils
 
 from fastwrap.adapters.langchain.provider_errors import provider_error, scrub
 from fastwrap.adapters.langchain.tracing import configure_tracing
-from fastwrap.container import make_chat_model
+from fastwrap.container.resources import make_chat_model
 from fastwrap.domain.errors import UpstreamFailed, UpstreamTimeout
 from fastwrap.domain.model import PromptMessage
 from tests.support.app import hermetic_settings

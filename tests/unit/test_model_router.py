@@ -9,7 +9,7 @@ import pytest
 
 from fastwrap.adapters.langchain.chat_model import LangChainChatModel
 from fastwrap.adapters.langchain.router import ModelRouter
-from fastwrap.container import make_chat_model
+from fastwrap.container.resources import make_chat_model
 from fastwrap.domain.errors import ConfigurationError, Invalid
 from fastwrap.domain.model import ModelOptions, PromptMessage
 from tests.support.app import hermetic_settings

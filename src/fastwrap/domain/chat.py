@@ -15,6 +15,7 @@ from fastwrap.domain.completions import (
     CompletionRequest,
     CompletionResult,
     check_caller_messages,
+    completion_events,
     relay,
 )
 from fastwrap.domain.errors import CharacterNotFound, NotFound
@@ -24,7 +25,6 @@ from fastwrap.domain.model import (
     ChatReply,
     Conversation,
     Message,
-    ModelOptions,
     PromptMessage,
     SearchHit,
     check_conversation_id,
@@ -43,6 +43,7 @@ from fastwrap.domain.turns import (
     check_binding,
     check_request,
     is_latest,
+    options,
     preamble,
     trim_history,
     visible_to,
@@ -376,16 +377,7 @@ class ChatService:
         happen before the first yield."""
         character, hits, prompt = await self._prepare_completion(client_id, request)
         calling = self._model.stream(prompt, options(request, character), request.caller(character))
-        return self._stream_completion(character, hits, calling)
-
-    async def _stream_completion(
-        self, character: Character, hits: tuple[SearchHit, ...], calling: AsyncIterator[ChatDelta]
-    ) -> AsyncIterator[ChatDelta | CompletionResult]:
-        async for event in relay(calling):
-            if isinstance(event, ChatDelta):
-                yield event
-            else:
-                yield CompletionResult(character_id=character.id, reply=event, sources=hits)
+        return completion_events(character.id, hits, calling)
 
     async def conversation(
         self, client_id: UUID, conversation_id: str, *, end_user: str | None = None
@@ -406,16 +398,3 @@ class ChatService:
             await self.conversation(client_id, conversation_id, end_user=end_user)
         if not await self._conversations.delete(client_id, check_conversation_id(conversation_id)):
             raise NotFound("conversation not found or expired")
-
-
-def character_options(character: Character) -> ModelOptions:
-    """What a character asks of its model calls; a request's own options win over these."""
-    return ModelOptions(
-        model=character.model,
-        temperature=character.temperature,
-        max_output_tokens=character.max_output_tokens,
-    )
-
-
-def options(request: TurnRequest | CompletionRequest, character: Character) -> ModelOptions:
-    return request.options.over(character_options(character))

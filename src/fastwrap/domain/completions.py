@@ -38,12 +38,7 @@ class CompletionRequest:
     key_id: UUID | None = None
 
     def caller(self, character: Character) -> Caller:
-        return Caller(
-            client_id=character.client_id,
-            character_id=character.id,
-            key_id=self.key_id,
-            end_user=self.end_user,
-        )
+        return Caller.of(character, key_id=self.key_id, end_user=self.end_user)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,3 +76,14 @@ def check_caller_messages(messages: Sequence[PromptMessage]) -> str:
     if not content:
         raise Invalid("messages must include a user message with content")
     return content
+
+
+async def completion_events(
+    character_id: UUID, hits: tuple[SearchHit, ...], calling: AsyncIterator[ChatDelta]
+) -> AsyncIterator[ChatDelta | CompletionResult]:
+    """A stateless turn's stream: the model's deltas, then the CompletionResult."""
+    async for event in relay(calling):
+        if isinstance(event, ChatDelta):
+            yield event
+        else:
+            yield CompletionResult(character_id=character_id, reply=event, sources=hits)

@@ -170,6 +170,16 @@ class Caller:
     key_id: UUID | None = None
     end_user: str | None = None
 
+    @classmethod
+    def of(cls, character: Character, *, key_id: UUID | None, end_user: str | None) -> Caller:
+        """A call about `character`, on its tenant's account."""
+        return cls(
+            client_id=character.client_id,
+            character_id=character.id,
+            key_id=key_id,
+            end_user=end_user,
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChatReply:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from fastwrap.domain.completions import MAX_CONTENT
+from fastwrap.domain.completions import MAX_CONTENT, CompletionRequest
 from fastwrap.domain.errors import CharacterMismatch, EndUserMismatch, Invalid, NotFound
 from fastwrap.domain.model import (
     NO_OPTIONS,
@@ -72,12 +72,7 @@ class TurnRequest:
     key_id: UUID | None = None
 
     def caller(self, character: Character) -> Caller:
-        return Caller(
-            client_id=character.client_id,
-            character_id=character.id,
-            key_id=self.key_id,
-            end_user=self.end_user,
-        )
+        return Caller.of(character, key_id=self.key_id, end_user=self.end_user)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -223,3 +218,17 @@ async def without_start(events: TurnEvents) -> AsyncIterator[ChatDelta | TurnRes
         async for event in events:
             if not isinstance(event, TurnStarted):
                 yield event
+
+
+def character_options(character: Character) -> ModelOptions:
+    """What a character asks of its model calls; a request's own options win over these."""
+    return ModelOptions(
+        model=character.model,
+        temperature=character.temperature,
+        max_output_tokens=character.max_output_tokens,
+    )
+
+
+def options(request: TurnRequest | CompletionRequest, character: Character) -> ModelOptions:
+    """The request's options, the character's filling what the request leaves open."""
+    return request.options.over(character_options(character))

@@ -82,7 +82,7 @@ def _serve_workers_on_embedded(settings: Settings, options: dict[str, Any]) -> N
     this process runs it and hands the workers its address."""
     import uvicorn
 
-    from fastwrap.container import open_database
+    from fastwrap.container.resources import open_database
 
     with asyncio.Runner() as runner:
         database = open_database(settings)
