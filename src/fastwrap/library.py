@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from fastwrap.domain.client_settings import ClientSettingsService
     from fastwrap.domain.clients import ClientService
     from fastwrap.domain.documents import DocumentService
+    from fastwrap.domain.end_users import EndUserService
     from fastwrap.domain.health import HealthService
     from fastwrap.domain.imports import ImportService
     from fastwrap.domain.reports import UsageReports
@@ -108,6 +109,12 @@ class FastWrap:
         return self.services.usage
 
     @property
+    def end_users(self) -> EndUserService:
+        """A tenant's end users (SPEC §15): `memory(client_id, end_user, cursor, limit)` lists
+        what the characters remember of one; `erase(client_id, end_user)` forgets them."""
+        return self.services.end_users
+
+    @property
     def health(self) -> HealthService:
         """`report()`: every dependency's status and the adapter in use."""
         return self.services.health
@@ -154,7 +161,8 @@ async def open(
         container = make_container(resolve_settings(settings, overrides))
     elif settings is not None or overrides:
         raise TypeError("pass settings (and overrides) or a container, not both")
-    async with running(container) as services:
+    async with running(container) as services, services.memory_worker.running():
+        # Memory items are embedded in the background while the block runs (SPEC §15).
         yield FastWrap(services=services, container=container)
 
 

@@ -100,6 +100,17 @@ class Settings(BaseSettings):
     embedding_provider: str | None = None
     embedding_batch_size: int = Field(default=100, ge=1, le=2048)
 
+    # long-term memory (SPEC §15), for characters that set no `memory` of their own: the
+    # original FastWrap's VECTOR_CHAT_* variables, read with their meaning. Off unless asked:
+    # memory embeds every turn and keeps end users' words for MEMORY_RETENTION_DAYS.
+    vector_chat_store_enabled: bool = False  # such characters remember their turns
+    vector_chat_memory_enabled: bool = True  # ... and recall them on later turns
+    vector_chat_memory_top_k_chat: int = Field(default=4, ge=0, le=20)
+    vector_chat_memory_top_k_kb: int = Field(default=4, ge=1, le=50)  # see docs/operations.md
+    vector_chat_memory_max_chars: int = Field(default=2400, ge=200, le=100_000)
+    vector_chat_entity_type: str = Field(default="chat", pattern=r"^[A-Za-z0-9._:-]{1,64}$")
+    memory_retention_days: int = Field(default=90, ge=0, le=36_500)  # 0: kept until erased
+
     # tracing
     langchain_api_key: SecretStr | None = None
     langsmith_tracing_v2: bool = True  # tracing needs LANGCHAIN_API_KEY too

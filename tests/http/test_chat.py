@@ -126,6 +126,7 @@ async def test_streamed_turn_sends_deltas_then_done(api: httpx.AsyncClient, alic
         "usage",
         "expires_at",
         "sources",
+        "memories",
     }
     history = await api.get("/api/conversations/s1", headers=alice.headers)
     assert len(history.json()["data"]["messages"]) == 2

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
+from fastwrap.adapters.bundles import Storage
 from fastwrap.adapters.langchain.hashing import HashingEmbedder
 from fastwrap.adapters.memory.conversations import InMemoryConversationStore
 from fastwrap.adapters.memory.repositories import memory_storage
 from fastwrap.domain.chat import ChatService, HistoryBudget, TurnRequest
 from fastwrap.domain.errors import DomainError, NotFound
+from fastwrap.domain.memory import MemoryDefaults, MemoryService
+from fastwrap.domain.memory_worker import MemoryWorker
 from fastwrap.domain.model import (
     NO_OPTIONS,
     Caller,
@@ -26,12 +29,14 @@ from fastwrap.domain.model import (
     ChatReply,
     Conversation,
     Knowledge,
+    MemorySettings,
     ModelOptions,
     PromptMessage,
     Usage,
 )
 from fastwrap.domain.vectors import VectorService
 from fastwrap.ports.llm import ChatModel
+from fastwrap.ports.memory import MemoryStore
 from fastwrap.ports.repositories import CharacterRepository
 from tests.contract.seeds import add_client
 from tests.support.clock import ManualClock
@@ -94,7 +99,8 @@ class ScriptedModel(ChatModel):
 
 @dataclass
 class Chat:
-    """One tenant's chat use case, and the fakes around it that a test reads or steers."""
+    """One tenant's chat use case, and the fakes around it that a test reads or steers.
+    `memory` and `worker` are the real memory service and worker over the same storage."""
 
     service: ChatService
     model: ScriptedModel
@@ -102,14 +108,23 @@ class Chat:
     vectors: VectorService
     characters: CharacterRepository
     tenant: UUID
+    storage: Storage
+    memory: MemoryService
+    worker: MemoryWorker
 
     async def character(
-        self, *, ttl: int | None = None, knowledge: Knowledge | None = None
+        self,
+        *,
+        ttl: int | None = None,
+        knowledge: Knowledge | None = None,
+        memory: MemorySettings | None = None,
+        tenant: UUID | None = None,
     ) -> Character:
         now = self.clock.now()
         character = Character(
-            id=uuid4(), client_id=self.tenant, name="Pirate", agent_role="You are a pirate.",
-            ttl=ttl, knowledge=knowledge, created_at=now, updated_at=now,
+            id=uuid4(), client_id=tenant or self.tenant, name="Pirate",
+            agent_role="You are a pirate.", ttl=ttl, knowledge=knowledge, memory=memory,
+            created_at=now, updated_at=now,
         )  # fmt: skip
         await self.characters.add(character)
         return character
@@ -126,13 +141,22 @@ def ask(character: Character, content: str = "Where is the gold?", cid: str = "c
 
 
 async def build_chat(
-    budget: HistoryBudget | None = None, embedder: HashingEmbedder | None = None
+    budget: HistoryBudget | None = None,
+    embedder: HashingEmbedder | None = None,
+    *,
+    memory_defaults: MemoryDefaults | None = None,
+    memory_store: MemoryStore | None = None,
 ) -> Chat:
     clock = ManualClock(T0)
     storage = memory_storage()
     embedder = embedder or HashingEmbedder(64)
     vectors = VectorService(index=storage.vectors, embedder=embedder, clock=clock)
     model = ScriptedModel(clock)
+    store = memory_store or storage.memory
+    memory = MemoryService(
+        store=store, embedder=embedder, defaults=memory_defaults or MemoryDefaults()
+    )
+    worker = MemoryWorker(store, embedder, clock, retention_days=90)
     service = ChatService(
         characters=storage.characters,
         conversations=InMemoryConversationStore(clock, lock_wait_seconds=0.2, max_messages=100),
@@ -141,6 +165,7 @@ async def build_chat(
         clock=clock,
         default_ttl=DEFAULT_TTL,
         budget=budget or HistoryBudget(),
+        memory=memory,
     )
     tenant = await add_client(storage, clock.now())
-    return Chat(service, model, clock, vectors, storage.characters, tenant)
+    return Chat(service, model, clock, vectors, storage.characters, tenant, storage, memory, worker)

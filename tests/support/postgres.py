@@ -47,7 +47,7 @@ WHERE datname = current_database() AND pid <> pg_backend_pid()
 """
 EMPTY_TABLES = (
     "TRUNCATE clients, characters, embeddings, documents, jobs, api_keys, end_user_tokens,"
-    " usage_records CASCADE"
+    " usage_records, memory_items CASCADE"
 )
 
 

@@ -11,6 +11,7 @@ from fastwrap.ports.documents import DocumentStore
 from fastwrap.ports.health import HealthProbe
 from fastwrap.ports.jobs import JobQueue
 from fastwrap.ports.keys import EndUserTokenStore, KeyStore
+from fastwrap.ports.memory import MemoryStore
 from fastwrap.ports.rate_limit import RateLimiter
 from fastwrap.ports.repositories import (
     CharacterRepository,
@@ -40,6 +41,7 @@ class Storage:
     keys: KeyStore
     tokens: EndUserTokenStore
     usage: UsageLedger
+    memory: MemoryStore
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,9 @@ from fastwrap.container.resources import (
     account_chat_model,
     make_chat_model,
     make_embedder,
+    memory_defaults,
     open_live_state,
+    open_memory_service,
     open_provider_client,
     open_storage,
     open_usage_recorder,
@@ -45,12 +47,14 @@ from fastwrap.domain.client_settings import ClientSettingsService
 from fastwrap.domain.clients import ClientService
 from fastwrap.domain.conversations import ConversationService
 from fastwrap.domain.documents import JOB_KIND, DocumentJob, DocumentService
+from fastwrap.domain.end_users import EndUserService
 from fastwrap.domain.health import HealthService
 from fastwrap.domain.imports import ImportService
 from fastwrap.domain.internal_key import InternalKey
 from fastwrap.domain.jobs import Doorbell, JobService, JobWorker
 from fastwrap.domain.key_usage import KeyUsage
 from fastwrap.domain.logins import LimitedLogins
+from fastwrap.domain.memory_worker import MemoryWorker
 from fastwrap.domain.reports import UsageReports
 from fastwrap.domain.responses import ResponseService
 from fastwrap.domain.vectors import VectorService
@@ -86,6 +90,8 @@ class Services:
     internal_key: InternalKey
     usage: UsageReports
     budgets: BudgetGuard
+    end_users: EndUserService
+    memory_worker: MemoryWorker
     tracer_provider: TracerProvider | None = None  # set when OTEL_EXPORTER_OTLP_ENDPOINT is
 
 
@@ -197,6 +203,31 @@ class Container(containers.DeclarativeContainer):
         poll_seconds=settings.provided.job_poll_seconds,
         doorbell=doorbell,
     )
+    # Long-term memory (SPEC §15): the outbox writer, its worker, and erasure.
+    memory_doorbell = providers.Singleton(Doorbell)
+    memory_service = providers.Resource(
+        open_memory_service,
+        storage.provided.memory,
+        embedder.provided[0],
+        providers.Callable(memory_defaults, settings),
+        memory_doorbell,
+    )
+    memory_worker = providers.Singleton(
+        MemoryWorker,
+        storage.provided.memory,
+        embedder.provided[0],
+        clock,
+        retention_days=settings.provided.memory_retention_days,
+        poll_seconds=settings.provided.job_poll_seconds,
+        doorbell=memory_doorbell,
+    )
+    end_user_service = providers.Singleton(
+        EndUserService,
+        memory=memory_service,
+        memory_store=storage.provided.memory,
+        conversations=conversations,
+        usage=storage.provided.usage,
+    )
     chat_service = providers.Singleton(
         ChatService,
         characters=storage.provided.characters,
@@ -206,6 +237,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         default_ttl=settings.provided.conversation_ttl_seconds,
         budgets=budget_guard,
+        memory=memory_service,
         budget=providers.Factory(
             HistoryBudget,
             max_messages=settings.provided.history_max_messages,
@@ -248,6 +280,8 @@ class Container(containers.DeclarativeContainer):
         tracer_provider=tracing,
         usage=providers.Singleton(UsageReports, ledger=storage.provided.usage, clock=clock),
         budgets=budget_guard,
+        end_users=end_user_service,
+        memory_worker=memory_worker,
     )
 
 

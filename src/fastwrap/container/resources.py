@@ -19,13 +19,16 @@ from fastwrap.domain.budgets import BudgetGuard
 from fastwrap.domain.clients import ClientService
 from fastwrap.domain.errors import ConfigurationError
 from fastwrap.domain.health import HealthService
+from fastwrap.domain.jobs import Doorbell
 from fastwrap.domain.logins import LimitedLogins
+from fastwrap.domain.memory import MemoryDefaults, MemoryService
 from fastwrap.domain.metering import AccountedChatModel
-from fastwrap.domain.model import RateLimit
+from fastwrap.domain.model import MemorySettings, RateLimit
 from fastwrap.domain.recorder import UsageRecorder
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.embeddings import Embedder
 from fastwrap.ports.llm import ChatModel
+from fastwrap.ports.memory import MemoryStore
 from fastwrap.ports.schema import SchemaAdmin
 from fastwrap.ports.usage import UsageLedger
 from fastwrap.settings import Settings
@@ -223,6 +226,35 @@ async def open_usage_recorder(ledger: UsageLedger) -> AsyncIterator[UsageRecorde
         yield recorder
     finally:
         await recorder.aclose()
+
+
+def memory_defaults(settings: Settings) -> MemoryDefaults:
+    """The VECTOR_CHAT_* variables, for characters that set no `memory` (SPEC §15)."""
+    remembering = None
+    if settings.vector_chat_store_enabled:
+        recalled = settings.vector_chat_memory_top_k_chat
+        top_k = recalled if settings.vector_chat_memory_enabled else 0
+        remembering = MemorySettings(enabled=True, top_k=top_k)
+    return MemoryDefaults(
+        settings=remembering,
+        max_chars=settings.vector_chat_memory_max_chars,
+        label=settings.vector_chat_entity_type,
+        retention_days=settings.memory_retention_days,
+    )
+
+
+@asynccontextmanager
+async def open_memory_service(
+    store: MemoryStore, embedder: Embedder, defaults: MemoryDefaults, doorbell: Doorbell
+) -> AsyncIterator[MemoryService]:
+    """Memory's outbox writer; at shutdown the items still pending are written."""
+    memory = MemoryService(
+        store=store, embedder=embedder, defaults=defaults, on_written=doorbell.ring
+    )
+    try:
+        yield memory
+    finally:
+        await memory.flush()
 
 
 def account_chat_model(

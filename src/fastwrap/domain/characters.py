@@ -7,7 +7,15 @@ from dataclasses import dataclass, fields
 from uuid import UUID, uuid4
 
 from fastwrap.domain.errors import Ambiguous, CharacterNotFound, Invalid
-from fastwrap.domain.model import ENTITY_TYPE_RE, SEARCH_MODES, Character, Knowledge, Page
+from fastwrap.domain.memory import check_memory
+from fastwrap.domain.model import (
+    ENTITY_TYPE_RE,
+    SEARCH_MODES,
+    Character,
+    Knowledge,
+    MemorySettings,
+    Page,
+)
 from fastwrap.domain.pagination import Cursor, check_limit, page_of
 from fastwrap.domain.storable import check_text
 from fastwrap.domain.updates import KEEP, CharacterPatch
@@ -38,6 +46,7 @@ class CharacterDraft:
     temperature: float | None = None
     max_output_tokens: int | None = None
     end_user_daily_tokens: int | None = None
+    memory: MemorySettings | None = None
 
 
 def check_model(model: str | None, allowed: Sequence[str]) -> None:
@@ -92,6 +101,8 @@ def _check_patch(patch: CharacterPatch) -> None:
         _check_ttl(patch.ttl)
     if patch.knowledge is not KEEP and patch.knowledge is not None:
         _check_knowledge(patch.knowledge)
+    if patch.memory is not KEEP and patch.memory is not None:
+        check_memory(patch.memory)
     _check_sampling(patch)
 
 

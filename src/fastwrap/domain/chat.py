@@ -1,10 +1,11 @@
-"""One chat turn: prompt, knowledge, trimmed history, new message; stored atomically. Or a
-stateless one (completions.py): prompt, knowledge, the caller's messages; nothing stored."""
+"""One chat turn: prompt, knowledge, memory, trimmed history, new message; stored atomically,
+then remembered (memory.py). Or a stateless one (completions.py): prompt, knowledge, the
+caller's messages; nothing stored. Where a turn goes is places.py's."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
 from uuid import UUID, uuid4
@@ -19,6 +20,8 @@ from fastwrap.domain.completions import (
     relay,
 )
 from fastwrap.domain.errors import CharacterNotFound, NotFound
+from fastwrap.domain.memory import NO_RECALL, MemoryService, Recall, memory_prompt
+from fastwrap.domain.memory_items import MemoryHit
 from fastwrap.domain.model import (
     Character,
     ChatDelta,
@@ -30,8 +33,8 @@ from fastwrap.domain.model import (
     check_conversation_id,
     check_end_user,
 )
+from fastwrap.domain.places import Places
 from fastwrap.domain.turns import (
-    REPLY_GONE,
     HistoryBudget,
     Place,
     Position,
@@ -42,7 +45,6 @@ from fastwrap.domain.turns import (
     build_prompt,
     check_binding,
     check_request,
-    is_latest,
     options,
     preamble,
     trim_history,
@@ -51,7 +53,7 @@ from fastwrap.domain.turns import (
 )
 from fastwrap.domain.vectors import VectorService
 from fastwrap.ports.clock import Clock
-from fastwrap.ports.conversations import ConversationStore, TurnSlot
+from fastwrap.ports.conversations import ConversationStore
 from fastwrap.ports.llm import ChatModel
 from fastwrap.ports.repositories import CharacterRepository
 
@@ -83,30 +85,31 @@ class ChatService:
         default_ttl: int,
         budget: HistoryBudget,
         budgets: BudgetGuard | None = None,
+        memory: MemoryService | None = None,
     ) -> None:
         self._characters = characters
         self._conversations = conversations
         self._model = model
         self._vectors = vectors
         self._clock = clock
-        self._default_ttl = default_ttl
-        self._budget = budget
         self._budgets = budgets
+        self._memory = memory
+        self._places = Places(
+            conversations=conversations, clock=clock, default_ttl=default_ttl, budget=budget
+        )
 
     async def _prepare(
         self, client_id: UUID, request: TurnRequest
-    ) -> tuple[Character, str, tuple[SearchHit, ...]]:
+    ) -> tuple[Character, str, tuple[SearchHit, ...], Recall]:
         check_request(request)
-        conversation_id = (
-            check_conversation_id(request.conversation_id)
-            if request.conversation_id is not None
-            else uuid4().hex
-        )
+        given = request.conversation_id
+        conversation_id = check_conversation_id(given) if given is not None else uuid4().hex
         character = await self._characters.get(client_id, request.character_id)
         if character is None:
             raise CharacterNotFound("character not found")
         await self._admit(request, character)
-        return character, conversation_id, await self._knowledge(character, request.content)
+        hits, recall = await self._context(character, request, conversation_id, given is None)
+        return character, conversation_id, hits, recall
 
     async def _prepare_completion(
         self, client_id: UUID, request: CompletionRequest
@@ -127,7 +130,9 @@ class ChatService:
         if self._budgets is not None:
             await self._budgets.admit(request.caller(character))
 
-    async def _knowledge(self, character: Character, content: str) -> tuple[SearchHit, ...]:
+    async def _knowledge(
+        self, character: Character, content: str, vector: tuple[float, ...] | None = None
+    ) -> tuple[SearchHit, ...]:
         knowledge = character.knowledge
         if knowledge is None:
             return ()
@@ -137,95 +142,32 @@ class ChatService:
             top_k=knowledge.top_k,
             entity_types=knowledge.entity_types,
             mode=knowledge.mode,
+            vector=vector,
         )
         return tuple(h for h in hits if h.score >= knowledge.min_score)
 
-    async def _precheck(
-        self, client_id: UUID, conversation_id: str, character: Character, request: TurnRequest
-    ) -> None:
-        """Before a stream answers: the refusals a turn would meet, as a real status."""
-        recent = self._budget.max_messages
-        conversation = await self._conversations.get(client_id, conversation_id, recent=recent)
-        self._checked_history(conversation, character, request.end_user)
-        if request.after is not None:
-            is_latest(conversation, request.after)
-
-    def _checked_history(
-        self, conversation: Conversation | None, character: Character, end_user: str | None
-    ) -> list[Message]:
-        if conversation is None:
-            return []
-        check_binding(conversation, character.id, end_user)
-        return trim_history(conversation.messages, self._budget)
-
-    def _hold(
-        self, character: Character, conversation_id: str
-    ) -> AbstractAsyncContextManager[TurnSlot]:
-        ttl = character.ttl or self._default_ttl
-        # Only what the history budget can use: a conversation keeps up to 1,000 messages.
-        recent = self._budget.max_messages
-        return self._conversations.turn(character.client_id, conversation_id, ttl, recent=recent)
-
-    @asynccontextmanager
-    async def _placed(
-        self, character: Character, conversation_id: str, request: TurnRequest
-    ) -> AsyncIterator[Place]:
-        """Hold where the turn goes: its conversation, or a fork when `after` is not the latest
-        reply (decided under the conversation's lock, so that of two turns continuing the same
-        latest reply, the second forks)."""
-        after = request.after
-        async with self._hold(character, conversation_id) as held:
-            found = held.conversation
-            if after is None or is_latest(found, after):
-                history = self._checked_history(found, character, request.end_user)
-                last = found.last_seq if found is not None else 0
-                yield Place(held=held, conversation_id=conversation_id, history=history, last=last)
-                return
-        base, _ = await self._history_to(character, conversation_id, after, request.end_user)
-        fork_id = uuid4().hex
-        async with self._hold(character, fork_id) as held:
-            yield Place(
-                held=held,
-                conversation_id=fork_id,
-                history=trim_history(base, self._budget),
-                last=after.seq,
-                base=base,
-                forked_from=conversation_id,
-            )
-
-    async def _history_to(
-        self, character: Character, conversation_id: str, after: Position, end_user: str | None
-    ) -> tuple[tuple[Message, ...], Conversation]:
-        """The stored history of a conversation up to and including the reply `after`."""
-        conversation = await self._conversations.get(character.client_id, conversation_id)
-        if conversation is None:
-            raise NotFound(REPLY_GONE)
-        check_binding(conversation, character.id, end_user)
-        base = tuple(m for m in conversation.messages if m.seq <= after.seq)
-        if not base or not after.marks(base[-1]):
-            raise NotFound(REPLY_GONE)
-        return base, conversation
-
-    async def _unstored(
-        self, character: Character, conversation_id: str, request: TurnRequest
-    ) -> Place:
-        """A turn that stores nothing reads what it continues from, and holds nothing."""
-        found: Conversation | None
-        if request.after is not None:
-            base, found = await self._history_to(
-                character, conversation_id, request.after, request.end_user
-            )
-            history = trim_history(base, self._budget)
-        else:
-            found = await self._conversations.get(
-                character.client_id, conversation_id, recent=self._budget.max_messages
-            )
-            history = self._checked_history(found, character, request.end_user)
-        expires_at = found.expires_at if found is not None else self._clock.now()
-        return Place(
-            held=None, conversation_id=conversation_id, history=history, last=0,
-            expires_at=expires_at,
-        )  # fmt: skip
+    async def _context(
+        self, character: Character, request: TurnRequest, conversation_id: str, new: bool
+    ) -> tuple[tuple[SearchHit, ...], Recall]:
+        """The turn's knowledge and memory candidates, side by side, from one embedding of
+        its question (a new conversation has nothing to recall in scope conversation)."""
+        memory = self._memory
+        content = request.content
+        if memory is None or not memory.recalls(character, request.end_user, new=new):
+            return await self._knowledge(character, content), NO_RECALL
+        vector, model = await memory.embed(content)
+        room = self._places.budget.max_messages // 2 + 1  # questions the history may show
+        return await asyncio.gather(
+            self._knowledge(character, content, vector),
+            memory.recall(
+                character,
+                end_user=request.end_user,
+                conversation_id=conversation_id,
+                vector=vector,
+                model=model,
+                room=room,
+            ),
+        )
 
     def _question(self, content: str) -> Message:
         """The user's message, stamped when its turn holds the conversation and asks the
@@ -263,8 +205,32 @@ class ChatService:
             usage=reply.usage,
             details=request.details,
         )
-        turn = (*place.base, *inputs, replace(question, seq=seq), answer)
-        return await place.held.commit(character.id, turn, end_user=request.end_user)
+        asked = replace(question, seq=seq)
+        turn = (*place.base, *inputs, asked, answer)
+        expires_at = await place.held.commit(character.id, turn, end_user=request.end_user)
+        if self._memory is not None and self._memory.settings_for(character) is not None:
+            await self._memory.remember(
+                character, end_user=request.end_user or place.end_user,
+                conversation_id=place.conversation_id, question=asked, answer=reply.content,
+            )  # fmt: skip
+        return expires_at
+
+    def _prompt(
+        self,
+        character: Character,
+        hits: tuple[SearchHit, ...],
+        place: Place,
+        request: TurnRequest,
+        recall: Recall,
+    ) -> tuple[list[PromptMessage], tuple[MemoryHit, ...]]:
+        """The turn's prompt, and the memories it shows: those its history does not hold."""
+        memories = recall.beyond(place.history, place.conversation_id, place.forked_from)
+        memory = memory_prompt(memories, self._memory.defaults) if self._memory else None
+        prompt = build_prompt(
+            character, hits, place.history, request.content,
+            instructions=request.instructions, preceding=request.preceding, memory=memory,
+        )  # fmt: skip
+        return prompt, memories
 
     def _result(
         self,
@@ -274,6 +240,7 @@ class ChatService:
         reply: ChatReply,
         expires_at: datetime,
         hits: tuple[SearchHit, ...],
+        memories: tuple[MemoryHit, ...],
     ) -> TurnResult:
         return TurnResult(
             conversation_id=place.conversation_id,
@@ -284,31 +251,19 @@ class ChatService:
             position=self._reply_seq(place, request),
             stored=place.held is not None,
             forked_from=place.forked_from,
+            memories=memories,
         )
 
-    @asynccontextmanager
-    async def _place(
-        self, character: Character, conversation_id: str, request: TurnRequest
-    ) -> AsyncIterator[Place]:
-        if not request.store:
-            yield await self._unstored(character, conversation_id, request)
-            return
-        async with self._placed(character, conversation_id, request) as place:
-            yield place
-
     async def turn(self, client_id: UUID, request: TurnRequest) -> TurnResult:
-        character, conversation_id, hits = await self._prepare(client_id, request)
-        async with self._place(character, conversation_id, request) as place:
+        character, conversation_id, hits, recall = await self._prepare(client_id, request)
+        async with self._places.place(character, conversation_id, request) as place:
             question = self._question(request.content)
-            prompt = build_prompt(
-                character, hits, place.history, request.content,
-                instructions=request.instructions, preceding=request.preceding,
-            )  # fmt: skip
+            prompt, memories = self._prompt(character, hits, place, request, recall)
             reply = await self._model.reply(
                 prompt, options(request, character), request.caller(character)
             )
             expires_at = await self._store(place, character, question, reply, request)
-        return self._result(character, place, request, reply, expires_at, hits)
+        return self._result(character, place, request, reply, expires_at, hits, memories)
 
     async def stream_turn(
         self, client_id: UUID, request: TurnRequest
@@ -327,29 +282,27 @@ class ChatService:
         return await self._events(client_id, request)
 
     async def _events(self, client_id: UUID, request: TurnRequest) -> TurnEvents:
-        character, conversation_id, hits = await self._prepare(client_id, request)
+        character, conversation_id, hits, recall = await self._prepare(client_id, request)
         # Checked again under the lock; checking here too lets the common 409 be a real status.
-        await self._precheck(client_id, conversation_id, character, request)
-        return self._stream(character, conversation_id, hits, request)
+        await self._places.precheck(client_id, conversation_id, character, request)
+        return self._stream(character, conversation_id, hits, recall, request)
 
     async def _stream(
         self,
         character: Character,
         conversation_id: str,
         hits: tuple[SearchHit, ...],
+        recall: Recall,
         request: TurnRequest,
     ) -> TurnEvents:
-        async with self._place(character, conversation_id, request) as place:
+        async with self._places.place(character, conversation_id, request) as place:
             question = self._question(request.content)
             yield TurnStarted(
                 conversation_id=place.conversation_id,
                 position=self._reply_seq(place, request),
                 forked_from=place.forked_from,
             )
-            prompt = build_prompt(
-                character, hits, place.history, request.content,
-                instructions=request.instructions, preceding=request.preceding,
-            )  # fmt: skip
+            prompt, memories = self._prompt(character, hits, place, request, recall)
             calling = self._model.stream(
                 prompt, options(request, character), request.caller(character)
             )
@@ -359,7 +312,7 @@ class ChatService:
                 else:
                     reply = event
             expires_at = await self._store(place, character, question, reply, request)
-        yield self._result(character, place, request, reply, expires_at, hits)
+        yield self._result(character, place, request, reply, expires_at, hits, memories)
 
     async def complete(self, client_id: UUID, request: CompletionRequest) -> CompletionResult:
         """A stateless turn: the same prompt, knowledge and model call as `turn`, the history

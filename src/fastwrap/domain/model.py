@@ -17,6 +17,9 @@ type JsonObject = Mapping[str, Any]
 # How a search ranks: by cosine similarity, by full-text relevance, or both fused by rank.
 type SearchMode = Literal["vector", "keyword", "hybrid"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("vector", "keyword", "hybrid")
+# Whose memory items a turn recalls (SPEC §15).
+type MemoryScope = Literal["end_user", "conversation", "character"]
+MEMORY_SCOPES: tuple[MemoryScope, ...] = ("end_user", "conversation", "character")
 
 CONVERSATION_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 END_USER_RE = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
@@ -66,6 +69,21 @@ class Knowledge:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MemorySettings:
+    """What a character keeps of its turns beyond their conversation (SPEC §15). `enabled`:
+    each stored turn becomes a memory item, and later turns recall up to `top_k` of them (0:
+    remember, recall none) at least `min_score` alike, from `scope`: the end user's items
+    across their conversations (a turn naming no end user recalls nothing), this
+    conversation's, or the character's across its conversations. No scope crosses end users:
+    an item of an end user is recalled only for that end user."""
+
+    enabled: bool = True
+    top_k: int = 4
+    min_score: float = 0.3
+    scope: MemoryScope = "end_user"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Character:
     id: UUID
     client_id: UUID
@@ -80,6 +98,8 @@ class Character:
     temperature: float | None = None
     max_output_tokens: int | None = None
     end_user_daily_tokens: int | None = None
+    # None: the operator's defaults (VECTOR_CHAT_STORE_ENABLED and the other VECTOR_CHAT_*).
+    memory: MemorySettings | None = None
     created_at: datetime
     updated_at: datetime
 

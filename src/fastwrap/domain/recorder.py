@@ -1,76 +1,20 @@
-"""Group commit for the usage ledger: concurrent calls' records share one write.
+"""Group commit for the usage ledger (group_commit.py): concurrent calls' records share one
+write.
 
 A call's record is written before its turn is acknowledged (a 201 means its usage is stored,
-SPEC §13), but calls do not each pay a write: records that arrive while a write is under way
-wait for the next one, which takes all of them (up to `max_batch`) in one INSERT. With one call
-at a time that is one round trip per call; under load, one per batch, so the ledger's cost per
-call falls as the load rises. No timer: a record never waits for company, only for the write
-ahead of it.
+SPEC §13), but calls do not each pay a write: with one call at a time that is one round trip
+per call; under load, one per batch, so the ledger's cost per call falls as the load rises.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Sequence
-
+from fastwrap.domain.group_commit import MAX_BATCH, GroupCommit
 from fastwrap.domain.usage import UsageRecord
 from fastwrap.ports.usage import UsageLedger
 
-log = logging.getLogger("fastwrap.usage")
-MAX_BATCH = 500
+__all__ = ["MAX_BATCH", "UsageRecorder"]
 
 
-class UsageRecorder:
+class UsageRecorder(GroupCommit[UsageRecord]):
     def __init__(self, ledger: UsageLedger, *, max_batch: int = MAX_BATCH) -> None:
-        self._ledger = ledger
-        self._max_batch = max_batch
-        self._pending: list[tuple[UsageRecord, asyncio.Future[None] | None]] = []
-        self._writer: asyncio.Task[None] | None = None
-
-    async def record(self, record: UsageRecord) -> None:
-        """Return once `record` is durable; raise what the ledger raised if it could not be."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._enqueue(record, done)
-        # A caller that goes away cancels only its wait: the record stays in its batch.
-        await done
-
-    def submit(self, record: UsageRecord) -> None:
-        """Write `record` with the next batch without waiting (a call nobody will see answered,
-        e.g. one cancelled mid-stream); a failure is logged."""
-        self._enqueue(record, None)
-
-    def _enqueue(self, record: UsageRecord, done: asyncio.Future[None] | None) -> None:
-        self._pending.append((record, done))
-        if self._writer is None:
-            self._writer = asyncio.get_running_loop().create_task(self._drain())
-
-    async def _drain(self) -> None:
-        try:
-            while self._pending:
-                batch = self._pending[: self._max_batch]
-                del self._pending[: self._max_batch]
-                await self._write(batch)
-        finally:
-            self._writer = None
-
-    async def _write(
-        self, batch: Sequence[tuple[UsageRecord, asyncio.Future[None] | None]]
-    ) -> None:
-        try:
-            await self._ledger.record([record for record, _ in batch])
-        except Exception as exc:
-            if any(done is None for _, done in batch):
-                log.warning("usage records not stored: %s", exc)
-            for _, done in batch:
-                if done is not None and not done.done():
-                    done.set_exception(exc)
-            return
-        for _, done in batch:
-            if done is not None and not done.done():
-                done.set_result(None)
-
-    async def aclose(self) -> None:
-        """Wait for the records still pending (at shutdown)."""
-        while self._writer is not None:
-            await asyncio.shield(self._writer)
+        super().__init__(ledger.record, what="usage records", max_batch=max_batch)

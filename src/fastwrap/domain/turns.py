@@ -11,6 +11,7 @@ from uuid import UUID
 
 from fastwrap.domain.completions import MAX_CONTENT, CompletionRequest
 from fastwrap.domain.errors import CharacterMismatch, EndUserMismatch, Invalid, NotFound
+from fastwrap.domain.memory_items import MemoryHit
 from fastwrap.domain.model import (
     NO_OPTIONS,
     Caller,
@@ -97,6 +98,7 @@ class TurnResult:
     position: int = 0
     stored: bool = True
     forked_from: str | None = None
+    memories: tuple[MemoryHit, ...] = ()  # what the turn recalled (SPEC §15)
 
 
 type TurnEvents = AsyncGenerator[TurnStarted | ChatDelta | TurnResult]
@@ -105,7 +107,8 @@ type TurnEvents = AsyncGenerator[TurnStarted | ChatDelta | TurnResult]
 @dataclass(slots=True, kw_only=True)
 class Place:
     """Where a turn goes: the held conversation, the history it starts from when it is a fork
-    (`base`, stored with the turn), what the model sees of it, and the last number in use."""
+    (`base`, stored with the turn), what the model sees of it, the last number in use, and
+    the end user the conversation is bound to (None: none, or a new conversation)."""
 
     held: TurnSlot | None
     conversation_id: str
@@ -114,6 +117,7 @@ class Place:
     base: tuple[Message, ...] = ()
     forked_from: str | None = None
     expires_at: datetime | None = None
+    end_user: str | None = None  # whom the conversation is bound to, if anyone
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,15 +174,20 @@ def visible_to(conversation: Conversation, end_user: str | None) -> bool:
 
 
 def preamble(
-    character: Character, hits: Sequence[SearchHit], instructions: str | None = None
+    character: Character,
+    hits: Sequence[SearchHit],
+    instructions: str | None = None,
+    memory: str | None = None,
 ) -> list[PromptMessage]:
     """What every prompt of the character starts with: its role, this turn's instructions,
-    then its knowledge."""
+    its knowledge, then what it remembers (SPEC §15)."""
     prompt = [PromptMessage(role="system", content=character.agent_role)]
     if instructions:
         prompt.append(PromptMessage(role="system", content=instructions))
     if hits:
         prompt.append(PromptMessage(role="system", content=knowledge_prompt(hits)))
+    if memory:
+        prompt.append(PromptMessage(role="system", content=memory))
     return prompt
 
 
@@ -190,9 +199,10 @@ def build_prompt(
     *,
     instructions: str | None = None,
     preceding: Sequence[PromptMessage] = (),
+    memory: str | None = None,
 ) -> list[PromptMessage]:
     """The preamble, the history, the messages sent before `content` with it, then `content`."""
-    prompt = preamble(character, hits, instructions)
+    prompt = preamble(character, hits, instructions, memory)
     prompt += [PromptMessage(role=m.role, content=m.content) for m in history]
     prompt += preceding
     prompt.append(PromptMessage(role="user", content=content))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from fastwrap.domain.model import Knowledge
+from fastwrap.domain.model import Knowledge, MemorySettings
 
 
 class Keep(Enum):
@@ -71,3 +71,4 @@ class CharacterPatch:
     temperature: float | Keep | None = KEEP
     max_output_tokens: int | Keep | None = KEEP
     end_user_daily_tokens: int | Keep | None = KEEP
+    memory: MemorySettings | Keep | None = KEEP

@@ -99,9 +99,11 @@ class VectorService:
         entity_types: Sequence[str] | None = None,
         metadata: JsonObject | None = None,
         mode: SearchMode = "vector",
+        vector: tuple[float, ...] | None = None,
     ) -> list[SearchHit]:
         """`mode`: by meaning (vector), by words (keyword: nothing is embedded), or both
-        fused by reciprocal rank (hybrid)."""
+        fused by reciprocal rank (hybrid). `vector`: the text's embedding, when the caller
+        has it already (by this service's embedder)."""
         if not 1 <= len(text) <= MAX_CONTENT:
             raise Invalid(f"query must be 1-{MAX_CONTENT} characters")
         check_text("query", text)
@@ -114,12 +116,12 @@ class VectorService:
                 raise Invalid("entity_type must be 1-64 characters of [A-Za-z0-9._:-]")
         if metadata is not None:
             _check_metadata(metadata)
-        vector: tuple[float, ...] = ()
+        embedding: tuple[float, ...] = ()
         if mode != "keyword":
-            [vector] = await self._embedder.embed([text])
+            [embedding] = [vector] if vector is not None else await self._embedder.embed([text])
         query = SearchQuery(
             client_id=client_id,
-            embedding=vector,
+            embedding=embedding,
             model=self._embedder.model,
             top_k=top_k,
             entity_types=tuple(entity_types) if entity_types else None,

@@ -27,6 +27,14 @@ def character_view(c: Character) -> dict[str, Any]:
         "temperature": c.temperature,
         "max_output_tokens": c.max_output_tokens,
         "end_user_daily_tokens": c.end_user_daily_tokens,
+        "memory": {
+            "enabled": m.enabled,
+            "top_k": m.top_k,
+            "min_score": float(m.min_score),
+            "scope": m.scope,
+        }
+        if (m := c.memory)
+        else None,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
     }

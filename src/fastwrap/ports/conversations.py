@@ -93,6 +93,11 @@ class ConversationStore(Protocol):
 
     async def delete(self, client_id: UUID, conversation_id: str) -> bool: ...
 
+    async def delete_end_user(self, client_id: UUID, end_user: str) -> int:
+        """Delete every live conversation of the tenant bound to `end_user` (an erasure
+        request); how many there were."""
+        ...
+
     async def delete_all(self, client_id: UUID) -> None:
         """Forget every conversation of a tenant, for good: the tenant is being deleted.
 

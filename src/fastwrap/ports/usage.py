@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
+from uuid import UUID
 
 from fastwrap.domain.usage import UsageQuery, UsageRecord, UsageRow
 
@@ -20,6 +21,11 @@ class UsageLedger(Protocol):
     async def report(self, query: UsageQuery) -> list[UsageRow]:
         """Up to `query.limit` + 1 groups (the extra one says there is more), ordered by
         their value with calls of no value first; deleted records are left out."""
+        ...
+
+    async def anonymise(self, client_id: UUID, end_user: str) -> int:
+        """Remove the end user's name from the tenant's records (an erasure request): the
+        calls stay counted, as no one's. How many records named them."""
         ...
 
 

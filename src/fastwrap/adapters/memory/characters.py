@@ -88,4 +88,5 @@ class InMemoryCharacterRepository(CharacterRepository):
         if record is None:
             return False
         record.deleted_at = at
+        self._state.forget_memory(lambda item: item.character_id == character_id)
         return True

@@ -8,6 +8,7 @@ existing client row (the foreign keys), so the contract suites hold for both ada
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,7 @@ from uuid import UUID
 from fastwrap.domain.errors import Conflict, Invalid, NotFound
 from fastwrap.domain.keys import ApiKey, EndUserToken
 from fastwrap.domain.knowledge import Document
+from fastwrap.domain.memory_items import MemoryItem
 from fastwrap.domain.model import Character, Client, Snippet
 from fastwrap.domain.pagination import Cursor
 from fastwrap.domain.updates import ANY_CLIENT, KEEP, ClientCondition, ClientUpdate
@@ -36,6 +38,17 @@ class Record[T]:
 
 
 @dataclass(slots=True)
+class MemoryRow:
+    """A memory item as the memory_items table holds it."""
+
+    item: MemoryItem
+    embedding: tuple[float, ...] | None = None
+    model: str | None = None
+    attempts: int = 0
+    lease_until: datetime | None = None
+
+
+@dataclass(slots=True)
 class SnippetRecord:
     snippet: Snippet
     embedding: tuple[float, ...]
@@ -52,6 +65,14 @@ class MemoryState:
     documents: dict[UUID, Record[Document]] = field(default_factory=dict)
     keys: dict[UUID, Record[ApiKey]] = field(default_factory=dict)
     tokens: dict[str, Record[EndUserToken]] = field(default_factory=dict)  # by digest
+    memory: dict[UUID, MemoryRow] = field(default_factory=dict)
+
+    def forget_memory(self, which: Callable[[MemoryItem], bool]) -> int:
+        """Delete memory items for good (as PostgreSQL does: they have no deleted_at)."""
+        gone = [key for key, row in self.memory.items() if which(row.item)]
+        for key in gone:
+            del self.memory[key]
+        return len(gone)
 
     def require_client(self, client_id: UUID) -> None:
         """The foreign key: the client row must exist (live or not, as in PostgreSQL)."""
@@ -166,6 +187,7 @@ class InMemoryClientRepository(ClientRepository, ClientReader):
         for row in owned:
             if row.value.client_id == client_id and row.deleted_at is None:
                 row.deleted_at = at
+        self._state.forget_memory(lambda item: item.client_id == client_id)
         return True
 
     async def get(self, client_id: UUID, *, include_deleted: bool = False) -> Client | None:

@@ -174,6 +174,17 @@ class InMemoryConversationStore(ConversationStore):
         self._drop(client_id, conversation_id)
         return True
 
+    async def delete_end_user(self, client_id: UUID, end_user: str) -> int:
+        now = self._clock.now()
+        theirs = [
+            cid
+            for cid in list(self._tenants.get(client_id, {}))
+            if (entry := self._live(client_id, cid, now)) is not None and entry.end_user == end_user
+        ]
+        for conversation_id in theirs:
+            self._drop(client_id, conversation_id)
+        return len(theirs)
+
     async def delete_all(self, client_id: UUID) -> None:
         self._deleted[client_id] = self._clock.now() + TOMBSTONE
         self._count -= len(self._tenants.pop(client_id, {}))

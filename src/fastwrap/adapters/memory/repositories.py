@@ -9,6 +9,7 @@ from fastwrap.adapters.memory.clients import InMemoryClientRepository, MemorySta
 from fastwrap.adapters.memory.documents import InMemoryDocumentStore
 from fastwrap.adapters.memory.jobs import InMemoryJobQueue
 from fastwrap.adapters.memory.keys import InMemoryEndUserTokenStore, InMemoryKeyStore
+from fastwrap.adapters.memory.memory import InMemoryMemoryStore
 from fastwrap.adapters.memory.usage import InMemoryUsageLedger
 from fastwrap.adapters.memory.vectors import InMemoryVectorIndex
 from fastwrap.domain.model import HealthStatus
@@ -46,4 +47,5 @@ def memory_storage(state: MemoryState | None = None) -> Storage:
         keys=InMemoryKeyStore(state),
         tokens=InMemoryEndUserTokenStore(state),
         usage=InMemoryUsageLedger(),
+        memory=InMemoryMemoryStore(state),
     )

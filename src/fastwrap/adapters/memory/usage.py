@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
+from uuid import UUID
 
 from fastwrap.domain.usage import UsageQuery, UsageRecord, UsageRow, group_value
 from fastwrap.ports.clock import Clock
@@ -29,6 +31,16 @@ class InMemoryUsageLedger(UsageLedger):
         # Byte order, as PostgreSQL's "C" collation sorts them; '' (no value) first.
         names = sorted(g for g in groups if query.after is None or g > query.after)
         return [_row(name, groups[name]) for name in names[: query.limit + 1]]
+
+    async def anonymise(self, client_id: UUID, end_user: str) -> int:
+        theirs = [
+            key
+            for key, r in self._records.items()
+            if r.client_id == client_id and r.end_user == end_user
+        ]
+        for key in theirs:
+            self._records[key] = replace(self._records[key], end_user=None)
+        return len(theirs)
 
 
 def _row(name: str, records: list[UsageRecord]) -> UsageRow:

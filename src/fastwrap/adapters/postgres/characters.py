@@ -9,18 +9,19 @@ from uuid import UUID
 import asyncpg
 
 from fastwrap.adapters.postgres.pool import connection
-from fastwrap.domain.model import Character, Knowledge
+from fastwrap.domain.model import Character, Knowledge, MemorySettings
 from fastwrap.domain.pagination import Cursor
 from fastwrap.domain.updates import KEEP, CharacterPatch, Keep
 from fastwrap.ports.repositories import CharacterRepository
 
 COLUMNS = (
     "id, client_id, name, agent_role, ttl, knowledge, created_at, updated_at,"
-    " model, temperature, max_output_tokens, end_user_daily_tokens"
+    " model, temperature, max_output_tokens, end_user_daily_tokens, memory"
 )
 
 INSERT = f"""
-INSERT INTO characters ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+INSERT INTO characters ({COLUMNS})
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 """
 # Only the fields the patch names (a true flag) change, computed from the row as it is when the
 # update runs: two PATCHes of different fields at once both take effect.
@@ -34,13 +35,21 @@ UPDATE characters SET
     model = CASE WHEN $11 THEN $12 ELSE model END,
     temperature = CASE WHEN $13 THEN $14::double precision ELSE temperature END,
     max_output_tokens = CASE WHEN $15 THEN $16::integer ELSE max_output_tokens END,
-    end_user_daily_tokens = CASE WHEN $17 THEN $18::bigint ELSE end_user_daily_tokens END
+    end_user_daily_tokens = CASE WHEN $17 THEN $18::bigint ELSE end_user_daily_tokens END,
+    memory = CASE WHEN $19 THEN $20::jsonb ELSE memory END
 WHERE id = $1 AND client_id = $2 AND deleted_at IS NULL
 RETURNING {COLUMNS}
 """
+# What the character remembered goes with it (memory items are deleted for good).
 DELETE = """
-UPDATE characters SET deleted_at = $3
-WHERE id = $1 AND client_id = $2 AND deleted_at IS NULL
+WITH gone AS (
+    UPDATE characters SET deleted_at = $3
+    WHERE id = $1 AND client_id = $2 AND deleted_at IS NULL
+    RETURNING id
+), memory AS (
+    DELETE FROM memory_items WHERE client_id = $2 AND character_id IN (SELECT id FROM gone)
+)
+SELECT count(*) FROM gone
 """
 SELECT_ONE = f"""
 SELECT {COLUMNS} FROM characters WHERE id = $1 AND client_id = $2 AND deleted_at IS NULL
@@ -87,6 +96,28 @@ def knowledge_value(data: dict[str, Any] | None) -> Knowledge | None:
     )
 
 
+def memory_json(memory: MemorySettings | None) -> dict[str, Any] | None:
+    if memory is None:
+        return None
+    return {
+        "enabled": memory.enabled,
+        "top_k": memory.top_k,
+        "min_score": memory.min_score,
+        "scope": memory.scope,
+    }
+
+
+def memory_value(data: dict[str, Any] | None) -> MemorySettings | None:
+    if data is None:
+        return None
+    return MemorySettings(
+        enabled=bool(data["enabled"]),
+        top_k=int(data["top_k"]),
+        min_score=float(data["min_score"]),
+        scope=data["scope"],
+    )
+
+
 def _character(row: asyncpg.Record) -> Character:
     return Character(
         id=row["id"],
@@ -99,6 +130,7 @@ def _character(row: asyncpg.Record) -> Character:
         temperature=row["temperature"],
         max_output_tokens=row["max_output_tokens"],
         end_user_daily_tokens=row["end_user_daily_tokens"],
+        memory=memory_value(row["memory"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
@@ -120,6 +152,7 @@ class PgCharacterRepository(CharacterRepository):
                 *(c.id, c.client_id, c.name, c.agent_role, c.ttl),
                 *(knowledge_json(c.knowledge), c.created_at, c.updated_at),
                 *(c.model, c.temperature, c.max_output_tokens, c.end_user_daily_tokens),
+                memory_json(c.memory),
             )
 
     async def get(self, client_id: UUID, character_id: UUID) -> Character | None:
@@ -157,10 +190,11 @@ class PgCharacterRepository(CharacterRepository):
                 *(p.temperature is not KEEP, _set(p.temperature)),
                 *(p.max_output_tokens is not KEEP, _set(p.max_output_tokens)),
                 *(p.end_user_daily_tokens is not KEEP, _set(p.end_user_daily_tokens)),
+                *(p.memory is not KEEP, None if p.memory is KEEP else memory_json(p.memory)),
             )
         return _character(row) if row is not None else None
 
     async def delete(self, client_id: UUID, character_id: UUID, at: datetime) -> bool:
         async with connection(self._pool) as conn:
-            status = await conn.execute(DELETE, character_id, client_id, at)
-        return bool(status == "UPDATE 1")
+            deleted = await conn.fetchval(DELETE, character_id, client_id, at)
+        return bool(deleted)

@@ -56,7 +56,8 @@ WHERE id = $1 AND deleted_at IS NULL
     AND ($16::boolean IS NULL OR is_active = $16)
 RETURNING {READ_COLUMNS}
 """
-# One statement, hence one transaction: the client, its characters and its snippets go together.
+# One statement, hence one transaction: the client, its characters and its snippets go together
+# (memory items have no deleted_at: they are deleted for good).
 DELETE_CASCADE = """
 WITH client AS (
     UPDATE clients SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING id
@@ -75,6 +76,8 @@ WITH client AS (
 ), tokens AS (
     UPDATE end_user_tokens SET deleted_at = $2
     WHERE client_id IN (SELECT id FROM client) AND deleted_at IS NULL
+), memory AS (
+    DELETE FROM memory_items WHERE client_id IN (SELECT id FROM client)
 )
 SELECT count(*) FROM client
 """

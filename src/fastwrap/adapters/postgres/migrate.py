@@ -60,6 +60,11 @@ DELETE_DOCUMENTS = "DELETE FROM documents"  # their chunks are gone: upload them
 DROP_VECTOR_INDEX = "DROP INDEX IF EXISTS embeddings_embedding_hnsw"
 RETYPE_EMBEDDINGS = f"ALTER TABLE embeddings ALTER COLUMN embedding TYPE vector({DIM_TOKEN})"
 DROP_HALF_INDEX = "DROP INDEX IF EXISTS embeddings_embedding_hnsw_half"
+# Memory items keep their text: only their vectors go, and the memory worker embeds them again.
+UNEMBED_MEMORY = (
+    "UPDATE memory_items SET embedding = NULL, model = NULL, attempts = 0, lease_until = NULL"
+)
+RETYPE_MEMORY = f"ALTER TABLE memory_items ALTER COLUMN embedding TYPE vector({DIM_TOKEN})"
 VECTOR_INDEX_VERSION = 9  # the migration that creates the HNSW index
 STORED_DIM = """
 SELECT a.atttypmod
@@ -227,6 +232,7 @@ async def reset_embeddings(dsn: str, embedding_dim: int) -> int:
     """The re-embed path after an EMBEDDING_DIM change: delete every stored snippet (the vectors
     are useless at another dimension), retype the column to the new dimension and rebuild the
     index, in one transaction. Returns how many snippets were deleted; import them again after.
+    Memory items keep their text and are embedded again by the memory worker.
     """
     [index] = [m for m in load_migrations() if m.version == VECTOR_INDEX_VERSION]
     conn = await connect(dsn)
@@ -241,6 +247,8 @@ async def reset_embeddings(dsn: str, embedding_dim: int) -> int:
                     deleted = await conn.execute(DELETE_EMBEDDINGS)
                     await conn.execute(DELETE_DOCUMENTS)
                     await conn.execute(RETYPE_EMBEDDINGS.replace(DIM_TOKEN, str(embedding_dim)))
+                    await conn.execute(UNEMBED_MEMORY)
+                    await conn.execute(RETYPE_MEMORY.replace(DIM_TOKEN, str(embedding_dim)))
                 # The index is built on the now empty table: concurrently or not, it is quick.
                 await run_migration(conn, index, embedding_dim)
             finally:

@@ -23,6 +23,7 @@ from fastwrap.adapters.postgres.documents import PgDocumentStore
 from fastwrap.adapters.postgres.errors import translated, unavailable
 from fastwrap.adapters.postgres.jobs import PgJobQueue
 from fastwrap.adapters.postgres.keys import PgEndUserTokenStore, PgKeyStore
+from fastwrap.adapters.postgres.memory import PgMemoryStore
 from fastwrap.adapters.postgres.migrate import apply_migrations, check_embedding_dim, connect
 from fastwrap.adapters.postgres.pool import close_pool, create_pool
 from fastwrap.adapters.postgres.search_sql import VectorIndexShape
@@ -127,6 +128,7 @@ async def open_postgres_storage(
             keys=keys,
             tokens=tokens,
             usage=PgUsageLedger(pool, usage_writes),
+            memory=PgMemoryStore(pool, usage_writes),
         )
     finally:
         if feed is not None:

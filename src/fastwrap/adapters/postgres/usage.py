@@ -12,6 +12,7 @@ The recorder writes one batch at a time, so the pool needs one connection or two
 from __future__ import annotations
 
 from collections.abc import Sequence
+from uuid import UUID
 
 import asyncpg
 
@@ -59,6 +60,8 @@ WHERE $4::text IS NULL OR g > $4
 GROUP BY g ORDER BY g LIMIT $5
 """
 REPORTS = {group: REPORT.format(expression=e) for group, e in GROUP_EXPRESSIONS.items()}
+# An erasure request: the calls stay counted, as no one's (deleted rows too).
+ANONYMISE = "UPDATE usage_records SET end_user = NULL WHERE client_id = $1 AND end_user = $2"
 
 
 def _values(r: UsageRecord) -> tuple[object, ...]:
@@ -116,3 +119,8 @@ class PgUsageLedger(UsageLedger):
             )
             for row in rows
         ]
+
+    async def anonymise(self, client_id: UUID, end_user: str) -> int:
+        async with connection(self._pool) as conn:
+            status = await conn.execute(ANONYMISE, client_id, end_user)
+        return int(status.split()[-1])

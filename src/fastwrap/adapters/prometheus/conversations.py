@@ -98,6 +98,9 @@ class MeteredConversationStore(ConversationStore):
     async def delete(self, client_id: UUID, conversation_id: str) -> bool:
         return await self._inner.delete(client_id, conversation_id)
 
+    async def delete_end_user(self, client_id: UUID, end_user: str) -> int:
+        return await self._inner.delete_end_user(client_id, end_user)
+
     async def delete_all(self, client_id: UUID) -> None:
         await self._inner.delete_all(client_id)
 

@@ -193,6 +193,24 @@ class RedisConversationStore(ConversationStore):
         with self._policy.outage.watch():
             return bool(await self._client.delete(keys.msgs, keys.meta))
 
+    async def delete_end_user(self, client_id: UUID, end_user: str) -> int:
+        """Scan the tenant's index a batch at a time; each batch is one round trip."""
+        tenant = TenantKeys.of(self._prefix, client_id)
+        deleted = 0
+        with self._policy.outage.watch():
+            batch: list[ScriptCall] = []
+            async for conversation_id, _expiry in self._client.zscan_iter(
+                tenant.conversations, count=DELETE_BATCH
+            ):
+                keys = ConversationKeys.of(self._prefix, client_id, conversation_id)
+                batch.append((self._scripts.forget_end_user, [keys.msgs, keys.meta], [end_user]))
+                if len(batch) >= DELETE_BATCH:
+                    deleted += sum(await self._scripts.pipelined(batch))
+                    batch = []
+            if batch:
+                deleted += sum(await self._scripts.pipelined(batch))
+        return deleted
+
     async def delete_all(self, client_id: UUID) -> None:
         tenant = TenantKeys.of(self._prefix, client_id)
         with self._policy.outage.watch():

@@ -152,6 +152,14 @@ redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return 1
 """
 
+# Conversation slot. KEYS msgs, meta; ARGV end user. Deletes the conversation if it is bound to
+# that end user (an erasure request); 1 if it was, else 0.
+FORGET_END_USER = """
+if redis.call('HGET', KEYS[2], 'end_user') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+return 1
+"""
+
 # Tenant slot. KEYS index, tombstone; ARGV conversation id, TTL (ms), prune slack (ms). 0 (and
 # nothing written) once the tenant is deleted; else indexes the conversation until its expiry
 # (GT: never earlier than a turn indexed before, with a longer TTL, may keep it), prunes entries
@@ -207,6 +215,7 @@ class Scripts:
         self.release = client.register_script(RELEASE)
         self.extend = client.register_script(EXTEND)
         self.forget = client.register_script(FORGET)
+        self.forget_end_user = client.register_script(FORGET_END_USER)
         self.create = client.register_script(CREATE)
         self.set_metadata = client.register_script(SET_METADATA)
         self.remove = client.register_script(REMOVE)

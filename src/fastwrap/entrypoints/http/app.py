@@ -30,6 +30,7 @@ from fastwrap.entrypoints.http.routes import (
     characters,
     chat,
     documents,
+    end_users,
     keys,
     meta,
     playground,
@@ -106,6 +107,8 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
             app.state.services = services
             # Background jobs (large documents) are drained by this process while it serves.
             await stack.enter_async_context(services.worker.running())
+            # ... and so is the memory outbox (SPEC §15).
+            await stack.enter_async_context(services.memory_worker.running())
             yield
 
     app = FastAPI(
@@ -120,7 +123,9 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
     add_routes(app, chat.router)
     for router in OPENAI_ROUTERS:  # OpenAI's protocol (SPEC §12), under its own tag
         add_routes(app, router)
-    for module in (characters, vectors, documents, keys, auth, admin, usage, meta, playground):
+    for module in (
+        *(characters, vectors, documents, end_users, keys, auth, admin, usage, meta, playground),
+    ):
         add_routes(app, module.router)
     metrics: MetricsExposition | None = container.metrics()
     if metrics is not None:

@@ -19,6 +19,7 @@ from fastwrap.entrypoints.http.json_types import (
     TokenBudget,
     Ttl,
 )
+from fastwrap.entrypoints.http.memory_schemas import MemoryIn, MemoryOut, RecalledOut
 from fastwrap.entrypoints.views import character_view
 
 CONVERSATION_ID = r"^[A-Za-z0-9._:-]{1,128}$"
@@ -174,6 +175,7 @@ class CharacterIn(BaseModel):
     temperature: Temperature | None = None
     max_output_tokens: OutputTokens | None = None
     end_user_daily_tokens: TokenBudget | None = None
+    memory: MemoryIn | None = None
 
 
 class CharacterPatchIn(BaseModel):
@@ -187,6 +189,7 @@ class CharacterPatchIn(BaseModel):
     temperature: Temperature | None = None
     max_output_tokens: OutputTokens | None = None
     end_user_daily_tokens: TokenBudget | None = None
+    memory: MemoryIn | None = None
 
 
 class KnowledgeOut(BaseModel):
@@ -206,6 +209,7 @@ class CharacterOut(BaseModel):
     temperature: float | None = None
     max_output_tokens: int | None = None
     end_user_daily_tokens: int | None = None
+    memory: MemoryOut | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -226,6 +230,9 @@ class CharacterOut(BaseModel):
             temperature=c.temperature,
             max_output_tokens=c.max_output_tokens,
             end_user_daily_tokens=c.end_user_daily_tokens,
+            memory=MemoryOut(enabled=m.enabled, top_k=m.top_k, min_score=m.min_score, scope=m.scope)
+            if (m := c.memory)
+            else None,
             created_at=c.created_at,
             updated_at=c.updated_at,
         )
@@ -277,6 +284,9 @@ class TurnOut(BaseModel):
     usage: UsageOut
     expires_at: datetime
     sources: list[SourceOut]
+    memories: list[RecalledOut] = Field(
+        default_factory=list, description="what the turn recalled of earlier turns (SPEC §15)"
+    )
 
 
 class MessageOut(BaseModel):

@@ -1,4 +1,4 @@
-"""Characters: personas with a system prompt, a conversation TTL and optional knowledge."""
+"""Characters: personas with a system prompt, a conversation TTL, optional knowledge and memory."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ async def create(body: CharacterIn, caller: WriteCaller) -> Envelope[CharacterOu
         temperature=body.temperature,
         max_output_tokens=body.max_output_tokens,
         end_user_daily_tokens=body.end_user_daily_tokens,
+        memory=body.memory.to_domain() if body.memory else None,
     )
     character = await caller.services.characters.create(caller.client.id, draft)
     return ok("character created", CharacterOut.of(character))
@@ -75,6 +76,7 @@ async def update(
         knowledge=(body.knowledge.to_domain() if body.knowledge else None)
         if "knowledge" in sent
         else UNSET,
+        memory=(body.memory.to_domain() if body.memory else None) if "memory" in sent else UNSET,
         **{name: getattr(body, name) for name in MODEL_FIELDS if name in sent},
     )
     character = await caller.services.characters.update(caller.client.id, character_id, patch)

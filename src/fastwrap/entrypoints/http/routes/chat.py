@@ -14,6 +14,7 @@ from fastwrap.domain.errors import DomainError, NotFound
 from fastwrap.domain.model import ChatDelta
 from fastwrap.entrypoints.http.deps import Caller, ChatCaller
 from fastwrap.entrypoints.http.errors import COMMON, documented
+from fastwrap.entrypoints.http.memory_schemas import RecalledOut
 from fastwrap.entrypoints.http.responses import json_body, ok
 from fastwrap.entrypoints.http.schemas import (
     CONVERSATION_ID,
@@ -54,6 +55,7 @@ def turn_out(result: TurnResult) -> TurnOut:
             )
             for h in result.sources
         ],
+        memories=[RecalledOut.of(hit) for hit in result.memories],
     )
 
 
