@@ -218,6 +218,7 @@ class Container(containers.DeclarativeContainer):
         embedder.provided[0],
         clock,
         retention_days=settings.provided.memory_retention_days,
+        lease_seconds=settings.provided.job_lease_seconds,
         poll_seconds=settings.provided.job_poll_seconds,
         doorbell=memory_doorbell,
     )
