@@ -19,6 +19,7 @@ from fastwrap.adapters.postgres.migrate import (
 )
 from fastwrap.adapters.postgres.storage import open_postgres_storage
 from fastwrap.domain.errors import ConfigurationError, Unavailable
+from fastwrap.domain.memory_items import MemoryItem
 from fastwrap.domain.model import Client, EmbeddedSnippet, SearchQuery
 
 pytestmark = pytest.mark.integration
@@ -51,7 +52,7 @@ async def test_an_empty_database_gets_every_migration_in_order(pg_empty_dsn: str
     )
     assert [t["tablename"] for t in tables] == [
         "api_keys", "app_schema", "characters", "clients", "documents", "embeddings",
-        "end_user_tokens", "jobs", "usage_records",
+        "end_user_tokens", "jobs", "memory_items", "usage_records",
     ]  # fmt: skip
     assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
 
@@ -178,6 +179,13 @@ async def test_resetting_embeddings_moves_the_store_to_a_new_dimension(pg_empty_
             embedding=(1.0,) * 8, model="m",
         )  # fmt: skip
         await storage.vectors.upsert([snippet], NOW)
+        remembered = MemoryItem(
+            id=uuid4(), client_id=client.id, character_id=uuid4(), end_user="ann",
+            conversation_id="c1", seq=1, content="User: hi\nAssistant: ahoy", created_at=NOW,
+        )  # fmt: skip
+        await storage.memory.add([remembered])
+        await storage.memory.claim(NOW, NOW, 10)
+        await storage.memory.embedded([(remembered.id, (1.0,) * 8)], "m")
 
     assert await reset_embeddings(pg_empty_dsn, 16) == 1
     assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
@@ -186,6 +194,11 @@ async def test_resetting_embeddings_moves_the_store_to_a_new_dimension(pg_empty_
         query = SearchQuery(client_id=client.id, embedding=(1.0,) * 16, model="m", top_k=5)
         assert await storage.vectors.search(query) == []
         assert await storage.clients.get(client.id) == client
+        # Memory keeps its text, to be embedded again at the new dimension.
+        [kept] = await storage.memory.claim(NOW, NOW, 10)
+        assert kept.id == remembered.id
+        assert not kept.embedded
+        await storage.memory.embedded([(kept.id, (1.0,) * 16)], "m")
 
 
 async def test_an_unreachable_database_is_unavailable(tmp_path: Path) -> None:

@@ -2,8 +2,9 @@
 turns, their vectors, recall by an exact scan of one scope's rows, and erasure.
 
 A scope (one tenant, character and end user) holds one person's turns with one character, so
-recall reads its rows by the scope index and orders them by exact distance: nothing is lost to
-an approximate index, and no other tenant's rows are ever read.
+recall reads only its rows, by the scope index: ranked by the Hamming distance of the vectors'
+signs (a bit column inline in the row, so the TOASTed vectors are not read), the nearest
+re-ranked by exact cosine distance. No other tenant's rows are ever read.
 """
 
 from __future__ import annotations
@@ -32,12 +33,20 @@ SELECT * FROM unnest(
 )
 ON CONFLICT (id) DO NOTHING
 """
+# The scope's items by the Hamming distance of their bits (inline in the row: no vector is
+# read), then the nearest CANDIDATES re-ranked by exact cosine distance. A scope of up to
+# CANDIDATES items is ranked exactly.
+CANDIDATES = 200
 RECALL = f"""
 SELECT {ITEM_COLUMNS}, 1 - (embedding <=> $5) AS score
-FROM memory_items
-WHERE client_id = $1 AND character_id = $2 AND end_user IS NOT DISTINCT FROM $3
-    AND ($4::text IS NULL OR conversation_id = $4)
-    AND model = $6 AND embedding IS NOT NULL
+FROM (
+    SELECT * FROM memory_items
+    WHERE client_id = $1 AND character_id = $2 AND end_user IS NOT DISTINCT FROM $3
+        AND ($4::text IS NULL OR conversation_id = $4)
+        AND model = $6 AND embedding IS NOT NULL
+    ORDER BY embedding_bits <~> binary_quantize($5::vector)
+    LIMIT greatest($7, {CANDIDATES})
+) AS nearest
 ORDER BY embedding <=> $5, id
 LIMIT $7
 """

@@ -64,7 +64,12 @@ DROP_HALF_INDEX = "DROP INDEX IF EXISTS embeddings_embedding_hnsw_half"
 UNEMBED_MEMORY = (
     "UPDATE memory_items SET embedding = NULL, model = NULL, attempts = 0, lease_until = NULL"
 )
-RETYPE_MEMORY = f"ALTER TABLE memory_items ALTER COLUMN embedding TYPE vector({DIM_TOKEN})"
+RETYPE_MEMORY = (
+    "ALTER TABLE memory_items DROP COLUMN embedding_bits",
+    f"ALTER TABLE memory_items ALTER COLUMN embedding TYPE vector({DIM_TOKEN})",
+    f"ALTER TABLE memory_items ADD COLUMN embedding_bits bit({DIM_TOKEN}) GENERATED ALWAYS AS"
+    f" (binary_quantize(embedding)::bit({DIM_TOKEN})) STORED",
+)
 VECTOR_INDEX_VERSION = 9  # the migration that creates the HNSW index
 STORED_DIM = """
 SELECT a.atttypmod
@@ -248,7 +253,8 @@ async def reset_embeddings(dsn: str, embedding_dim: int) -> int:
                     await conn.execute(DELETE_DOCUMENTS)
                     await conn.execute(RETYPE_EMBEDDINGS.replace(DIM_TOKEN, str(embedding_dim)))
                     await conn.execute(UNEMBED_MEMORY)
-                    await conn.execute(RETYPE_MEMORY.replace(DIM_TOKEN, str(embedding_dim)))
+                    for statement in RETYPE_MEMORY:
+                        await conn.execute(statement.replace(DIM_TOKEN, str(embedding_dim)))
                 # The index is built on the now empty table: concurrently or not, it is quick.
                 await run_migration(conn, index, embedding_dim)
             finally:

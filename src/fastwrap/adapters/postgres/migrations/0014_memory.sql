@@ -19,6 +19,10 @@ CREATE TABLE memory_items (
     seq             integer     NOT NULL,
     content         text        NOT NULL,
     embedding       vector({{EMBEDDING_DIM}}),
+    -- The vector's signs (1 bit a dimension, inline in the row where the vector is TOASTed):
+    -- recall ranks a scope's items by Hamming distance first, then re-ranks the nearest.
+    embedding_bits  bit({{EMBEDDING_DIM}})
+        GENERATED ALWAYS AS (binary_quantize(embedding)::bit({{EMBEDDING_DIM}})) STORED,
     model           text,
     attempts        integer     NOT NULL DEFAULT 0,
     lease_until     timestamptz,
@@ -28,8 +32,8 @@ CREATE TABLE memory_items (
         CHECK (end_user IS NULL OR char_length(end_user) BETWEEN 1 AND 128),
     CONSTRAINT memory_items_embedded_with_model CHECK ((embedding IS NULL) = (model IS NULL))
 );
--- Recall reads one character's items of one end user (or of none): an exact scan of those
--- rows, ordered by distance (a person's memory is small; exact means no recall lost).
+-- Recall reads one character's items of one end user (or of none) by this index: the scope's
+-- rows by Hamming distance of their bits, the nearest re-ranked by exact cosine distance.
 CREATE INDEX memory_items_scope_idx ON memory_items (client_id, character_id, end_user);
 CREATE INDEX memory_items_conversation_idx ON memory_items (client_id, conversation_id);
 -- The worker's queue: rows still to embed, oldest first.
