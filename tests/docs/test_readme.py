@@ -57,6 +57,8 @@ def test_walkthrough_runs_against_the_embedded_default(served: str) -> None:
     assert "event: done" in out
     assert out.count('"role":"user"') == 2  # the history holds both turns
     assert '"entity_id":"hours"' in out
+    assert "Polly" in out  # the end user's memory item, listed before it was erased
+    assert '"memory_items":1' in out
 
 
 def test_library_snippet_runs(monkeypatch: pytest.MonkeyPatch) -> None:
