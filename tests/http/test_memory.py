@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.app import Tenant, make_character
+from tests.support.app import Tenant, app_client, hermetic_settings, make_character, sign_up
 from tests.support.keys import create_key, issue_token
 
 MEMORY = {"enabled": True, "top_k": 4, "min_score": -1.0, "scope": "end_user"}
@@ -130,3 +130,26 @@ async def test_erasing_an_end_user_leaves_nothing_findable(
     assert len(await memory_of(api, alice, "bo")) == 1
     again = await api.delete("/api/end-users/ann", headers=alice.headers)
     assert again.json()["data"]["memory_items"] == 1  # only the question just asked
+
+
+async def test_the_original_variables_are_the_defaults_of_characters_without_memory() -> None:
+    remembering = hermetic_settings(
+        vector_chat_store_enabled=True, vector_chat_memory_enabled=False
+    )
+    async with app_client(remembering) as api:
+        tenant = await sign_up(api, "defaults@example.com")
+        character = await make_character(api, tenant)  # no `memory`: the defaults
+        opted_out = await make_character(api, tenant, memory={"enabled": False})
+        await chat(api, tenant.headers, character, FACT, end_user="ann")
+        await chat(api, tenant.headers, opted_out, FACT, end_user="ann")
+        await embedded(api, tenant, "ann", 1)
+
+        later = await chat(api, tenant.headers, character, FACT, end_user="ann")
+
+        assert later["memories"] == []  # VECTOR_CHAT_MEMORY_ENABLED=false: remembered only
+        assert [i["character_id"] for i in await memory_of(api, tenant, "ann")] == [character] * 2
+    async with app_client(hermetic_settings()) as api:  # the default: no memory
+        tenant = await sign_up(api, "forgetful@example.com")
+        character = await make_character(api, tenant)
+        await chat(api, tenant.headers, character, FACT, end_user="ann")
+        assert await memory_of(api, tenant, "ann") == []

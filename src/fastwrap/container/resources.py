@@ -239,7 +239,6 @@ def memory_defaults(settings: Settings) -> MemoryDefaults:
         settings=remembering,
         max_chars=settings.vector_chat_memory_max_chars,
         label=settings.vector_chat_entity_type,
-        retention_days=settings.memory_retention_days,
     )
 
 

@@ -47,7 +47,6 @@ class MemoryDefaults:
     settings: MemorySettings | None = None
     max_chars: int = 2_400
     label: str = "chat"
-    retention_days: int = 90
 
 
 @dataclass(frozen=True, slots=True)
