@@ -45,12 +45,16 @@ def set_statement_logging(stack: Stack, on: bool) -> None:
     time.sleep(0.3)  # the reload reaches the backends at their next command
 
 
-def turns(url: str, tenant: Tenant, conversation: str, count: int) -> None:
+def turns(
+    url: str, tenant: Tenant, conversation: str, count: int, end_user: str | None = None
+) -> None:
     body = {
         "character_id": tenant.character_id,
         "content": CHAT_CONTENT,
         "conversation_id": conversation,
     }
+    if end_user is not None:
+        body["end_user"] = end_user
     with httpx.Client(base_url=url, headers={"x-api-key": tenant.api_key}) as http:
         for _ in range(count):
             http.post("/api/chat", json=body).raise_for_status()
@@ -78,13 +82,19 @@ def pg_counts(text: str) -> collections.Counter[str]:
 
 
 def measure(
-    stack: Stack, url: str, tenant: Tenant, conversation: str, count: int, monitor_log: Path
+    stack: Stack,
+    url: str,
+    tenant: Tenant,
+    conversation: str,
+    count: int,
+    monitor_log: Path,
+    end_user: str | None = None,
 ) -> dict[str, collections.Counter[str]]:
-    turns(url, tenant, conversation, 2)  # warm: scripts loaded, statements prepared
+    turns(url, tenant, conversation, 2, end_user)  # warm: scripts loaded, statements prepared
     time.sleep(0.3)
     redis_from = monitor_log.stat().st_size
     pg_from = pg_log(stack).stat().st_size
-    turns(url, tenant, conversation, count)
+    turns(url, tenant, conversation, count, end_user)
     time.sleep(0.5)
     with monitor_log.open() as f:
         f.seek(redis_from)
@@ -108,6 +118,11 @@ def report(name: str, counts: dict[str, collections.Counter[str]], count: int) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=5)
+    parser.add_argument(
+        "--end-user",
+        help="FastWrap's turns name this end user (e.g. with --env VECTOR_CHAT_STORE_ENABLED=true"
+        " to count what memory's recall adds; its worker's statements are counted too)",
+    )
     experiment_options(parser)
     args = parser.parse_args()
     count = args.turns
@@ -122,7 +137,7 @@ def main() -> None:
             )
         try:
             set_statement_logging(stack, True)
-            fw = measure(stack, fw_url, tenant, "rt-fastwrap", count, monitor_log)
+            fw = measure(stack, fw_url, tenant, "rt-fastwrap", count, monitor_log, args.end_user)
             floor = measure(stack, floor_url, tenant, "rt-floor", count, monitor_log)
             set_statement_logging(stack, False)
         finally:
