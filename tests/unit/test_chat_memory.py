@@ -10,9 +10,10 @@ from datetime import timedelta
 
 import pytest
 
+from fastwrap.adapters.langchain.hashing import HashingEmbedder
 from fastwrap.adapters.memory.memory import InMemoryMemoryStore
 from fastwrap.domain.chat import HistoryBudget, TurnRequest, TurnResult
-from fastwrap.domain.errors import Unavailable
+from fastwrap.domain.errors import Unavailable, UpstreamFailed
 from fastwrap.domain.memory import MemoryDefaults
 from fastwrap.domain.memory_items import MemoryHit, MemoryItem, MemoryQuery
 from fastwrap.domain.model import (
@@ -249,6 +250,29 @@ async def test_a_failing_memory_store_never_fails_a_turn(caplog: pytest.LogCaptu
     assert await chat.stored("c1") is not None
     assert "memory not recalled" in caplog.text
     assert "memory of a turn not stored" in caplog.text
+
+
+class DownEmbedder(HashingEmbedder):
+    """An embedding provider that is down (the Embedder port failing)."""
+
+    async def embed(self, texts: Sequence[str]) -> list[tuple[float, ...]]:
+        raise UpstreamFailed("the embedding provider failed")
+
+
+async def test_a_failing_embedder_costs_a_turn_its_memories_not_the_turn(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    chat = await build_chat(embedder=DownEmbedder(64))
+    pirate = await chat.character(memory=remembering())
+
+    with caplog.at_level(logging.WARNING, logger="fastwrap.memory"):
+        result = await chat.service.turn(chat.tenant, turn(pirate, FACT, "c1", "alice"))
+
+    assert result.memories == ()
+    assert "memory not recalled" in caplog.text
+    assert await chat.worker.run_once() == 0  # the item waits for the embedder to come back
+    [waiting] = (await chat.memory.items(chat.tenant, "alice", None, 10)).items
+    assert not waiting.embedded
 
 
 async def test_items_past_their_retention_are_deleted(chat: Chat) -> None:

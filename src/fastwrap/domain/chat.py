@@ -155,7 +155,10 @@ class ChatService:
         content = request.content
         if memory is None or not memory.recalls(character, request.end_user, new=new):
             return await self._knowledge(character, content), NO_RECALL
-        vector, model = await memory.embed(content)
+        embedded = await memory.embed(content)
+        if embedded is None:  # no memories; the knowledge search asks the embedder itself
+            return await self._knowledge(character, content), NO_RECALL
+        vector, model = embedded
         room = self._places.budget.max_messages // 2 + 1  # questions the history may show
         return await asyncio.gather(
             self._knowledge(character, content, vector),

@@ -135,9 +135,14 @@ class MemoryService:
             return not new
         return memory.scope != "end_user" or end_user is not None
 
-    async def embed(self, text: str) -> tuple[tuple[float, ...], str]:
-        """The vector of `text`, and the name of the model that made it."""
-        [vector] = await self._embedder.embed([text])
+    async def embed(self, text: str) -> tuple[tuple[float, ...], str] | None:
+        """The vector of `text` and the name of the model that made it; None when the embedder
+        failed (logged: the turn goes on without memories)."""
+        try:
+            [vector] = await self._embedder.embed([text])
+        except DomainError as exc:
+            log.warning("memory not recalled: %s", exc.detail)
+            return None
         return vector, self._embedder.model
 
     async def recall(
