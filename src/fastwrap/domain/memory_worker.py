@@ -81,16 +81,18 @@ class MemoryWorker:
         return self._expired_at is None or self._clock.now() - self._expired_at >= EXPIRE_EVERY
 
     async def run(self) -> None:
-        """Drain the outbox until cancelled; a failing store is retried at the poll interval."""
+        """Drain the outbox until cancelled; a failing store is retried at the poll interval.
+        After a batch that was not full, the worker waits for the doorbell (rung by every item
+        written meanwhile) rather than asking the store again for what is likely nothing."""
         while True:
-            busy = 0
+            embedded = 0
             try:
                 if self._expiry_due():
                     await self.expire()
-                busy = await self.run_once()
+                embedded = await self.run_once()
             except DomainError as exc:
                 log.warning("memory outbox unavailable: %s", exc.detail)
-            if not busy:
+            if embedded < self._batch:
                 await self.doorbell.wait(self._poll)
 
     @asynccontextmanager
