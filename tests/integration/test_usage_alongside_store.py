@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import httpx
@@ -87,3 +88,30 @@ async def test_a_turn_whose_row_cannot_be_written_is_not_acknowledged(
     replies = [m["content"] for m in history.json()["data"]["messages"] if m["role"] == "assistant"]
     for answer in (first, last):
         assert answer.json()["data"]["reply"]["content"] in replies
+
+
+async def v1_chat(api: httpx.AsyncClient, tenant: Tenant, cid: str) -> httpx.Response:
+    body = {"model": cid, "messages": [{"role": "user", "content": "hi"}], "conversation": "v1"}
+    return await api.post("/v1/chat/completions", json=body, headers=tenant.headers)
+
+
+async def v1_response(api: httpx.AsyncClient, tenant: Tenant, cid: str) -> httpx.Response:
+    body = {"model": cid, "input": "hi"}
+    return await api.post("/v1/responses", json=body, headers=tenant.headers)
+
+
+@pytest.mark.parametrize("ask", [v1_chat, v1_response])
+async def test_a_stored_v1_turn_is_answered_only_once_its_row_is_written(
+    api: httpx.AsyncClient, pg_dsn: str, ask: Any
+) -> None:
+    alice = await sign_up(api, "alice@example.com")
+    cid = await make_character(api, alice)
+
+    await sql(pg_dsn, REFUSE)
+    refused = await ask(api, alice, cid)
+    await sql(pg_dsn, ALLOW)
+    answered = await ask(api, alice, cid)
+
+    assert refused.status_code == 503, refused.text
+    assert answered.status_code == 200, answered.text
+    assert await sql(pg_dsn, "SELECT count(*) FROM usage_records") == 1
