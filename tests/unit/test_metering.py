@@ -13,12 +13,12 @@ import pytest
 from fastwrap.adapters.memory.repositories import memory_storage
 from fastwrap.adapters.memory.usage import InMemoryBudgetCounter, InMemoryUsageLedger
 from fastwrap.domain.budgets import BudgetGuard
-from fastwrap.domain.errors import BudgetExceeded, UpstreamFailed, UpstreamTimeout
+from fastwrap.domain.errors import BudgetExceeded, Unavailable, UpstreamFailed, UpstreamTimeout
 from fastwrap.domain.metering import AccountedChatModel
 from fastwrap.domain.model import Caller, ModelOptions, PromptMessage
-from fastwrap.domain.recorder import UsageRecorder
+from fastwrap.domain.recorder import Acknowledging, UsageRecorder
 from fastwrap.domain.updates import ClientUpdate
-from fastwrap.domain.usage import UsageQuery, UsageRow
+from fastwrap.domain.usage import UsageQuery, UsageRecord, UsageRow
 from tests.contract.seeds import add_client
 from tests.support.chat import ScriptedModel
 from tests.support.clock import ManualClock
@@ -161,3 +161,54 @@ async def test_a_call_no_turn_admitted_is_held_to_its_budgets() -> None:
     reads = counter.reads
     await model.reply(PROMPT, caller=caller)
     assert counter.reads == reads
+
+
+class DownLedger(InMemoryUsageLedger):
+    async def record(self, records: Sequence[UsageRecord]) -> None:
+        raise Unavailable("database unavailable")
+
+
+async def test_inside_acknowledging_a_reply_is_recorded_and_charged_on_the_way_out() -> None:
+    clock = ManualClock(datetime(2026, 3, 1, tzinfo=UTC))
+    storage = memory_storage()
+    client_id = await add_client(storage, clock.now())
+    await storage.clients.update(
+        client_id, ClientUpdate(updated_at=clock.now(), token_budget_daily=10)
+    )
+    guard = BudgetGuard(
+        counter=InMemoryBudgetCounter(clock), clients=storage.clients,
+        characters=storage.characters, clock=clock,
+    )  # fmt: skip
+    ledger = InMemoryUsageLedger()
+    model = AccountedChatModel(
+        ScriptedModel(clock, thinking=0), recorder=UsageRecorder(ledger), budgets=guard,
+        clock=clock, default_model="m",
+    )  # fmt: skip
+    caller = Caller(client_id=client_id)
+
+    async with Acknowledging():
+        await model.reply(PROMPT, caller=caller)  # 10 tokens, charged once the record is stored
+
+    with pytest.raises(BudgetExceeded):
+        await model.reply(PROMPT, caller=caller)
+    query = UsageQuery(
+        client_id=client_id, since=clock.now() - timedelta(days=1),
+        until=clock.now() + timedelta(days=1), group_by="model", limit=10,
+    )  # fmt: skip
+    [row] = await ledger.report(query)
+    assert (row.requests, row.input_tokens, row.output_tokens) == (1, 7, 3)
+
+
+async def test_inside_acknowledging_a_record_that_fails_fails_the_answer_not_the_call() -> None:
+    clock = ManualClock(datetime(2026, 3, 1, tzinfo=UTC))
+    model = AccountedChatModel(
+        ScriptedModel(clock, thinking=0), recorder=UsageRecorder(DownLedger()), budgets=None,
+        clock=clock, default_model="m",
+    )  # fmt: skip
+    answered = []
+    with pytest.raises(Unavailable):
+        async with Acknowledging():
+            answered.append(await model.reply(PROMPT, caller=Caller(client_id=uuid4())))
+    assert len(answered) == 1  # the call answered; the way out refused to acknowledge it
+    with pytest.raises(Unavailable):  # outside a block, the call itself waits and fails
+        await model.reply(PROMPT, caller=Caller(client_id=uuid4()))

@@ -12,7 +12,7 @@ import pytest
 
 from fastwrap.adapters.memory.usage import InMemoryUsageLedger
 from fastwrap.domain.errors import Unavailable
-from fastwrap.domain.recorder import UsageRecorder
+from fastwrap.domain.recorder import Acknowledging, UsageRecorder, acknowledging
 from fastwrap.domain.usage import UsageQuery, UsageRecord
 
 CLIENT = uuid4()
@@ -106,6 +106,82 @@ async def test_a_caller_that_stops_waiting_still_has_its_record_written() -> Non
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
+    await recorder.aclose()
+
+    assert await stored(ledger) == 1
+
+
+async def test_inside_acknowledging_a_record_is_awaited_on_the_way_out() -> None:
+    ledger = CountingLedger()
+    recorder = UsageRecorder(ledger)
+    waits: list[asyncio.Future[None]] = []
+
+    async with Acknowledging() as block:
+        done = recorder.queue(a_record())
+        assert block.defer(done)
+        waits.append(done)
+        assert not done.done()  # what the block does meanwhile overlaps the write
+
+    assert waits[0].done()
+    assert await stored(ledger) == 1
+    assert acknowledging() is None
+
+
+async def test_a_record_that_fails_fails_the_way_out_of_acknowledging() -> None:
+    ledger = CountingLedger()
+    recorder = UsageRecorder(ledger)
+    ledger.down = True
+
+    with pytest.raises(Unavailable):
+        async with Acknowledging() as block:
+            block.defer(recorder.queue(a_record()))
+
+    assert await stored(ledger) == 0
+
+
+async def test_after_an_error_the_records_are_still_awaited_and_the_error_is_kept() -> None:
+    ledger = CountingLedger()
+    recorder = UsageRecorder(ledger)
+    charged: list[str] = []
+
+    async def settle() -> None:
+        await recorder.record(a_record())
+        charged.append("charged")
+
+    async def failing_answer() -> None:
+        async with Acknowledging() as block:
+            block.defer(settle())
+            raise LookupError("the store failed after the call")
+
+    with pytest.raises(LookupError):
+        await failing_answer()
+
+    assert charged == ["charged"]
+    assert await stored(ledger) == 1
+
+
+async def test_a_block_left_refuses_what_comes_later() -> None:
+    async with Acknowledging() as block:
+        pass
+    assert not block.defer(asyncio.get_running_loop().create_future())
+
+
+async def test_a_cancelled_block_gives_up_only_its_waits() -> None:
+    ledger = CountingLedger()
+    recorder = UsageRecorder(ledger)
+    entered = asyncio.Event()
+
+    async def answer() -> None:
+        async with Acknowledging() as block:
+            block.defer(recorder.queue(a_record()))
+            entered.set()
+            await asyncio.Event().wait()  # the client goes away here
+
+    task = asyncio.create_task(answer())
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
     await recorder.aclose()
 
     assert await stored(ledger) == 1

@@ -34,10 +34,15 @@ class GroupCommit[T]:
 
     async def record(self, record: T) -> None:
         """Return once `record` is durable; raise what `write` raised if it could not be."""
+        # A caller that goes away cancels only its wait: the record stays in its batch.
+        await self.queue(record)
+
+    def queue(self, record: T) -> asyncio.Future[None]:
+        """Write `record` with the next batch; the future is done once it is durable (or
+        carries what `write` raised)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._enqueue(record, done)
-        # A caller that goes away cancels only its wait: the record stays in its batch.
-        await done
+        return done
 
     def submit(self, record: T) -> None:
         """Write `record` with the next batch without waiting (a call nobody will see answered,

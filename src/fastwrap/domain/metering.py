@@ -2,15 +2,18 @@
 
 `AccountedChatModel` wraps the ChatModel port, so whoever calls the model (a REST turn, a /v1
 completion, the CLI, the library) is metered without knowing it. A call that answers is
-recorded durably before it returns (group commit, recorder.py): a turn is acknowledged only
-after its usage is stored. A failed call is recorded as such, without waiting; one cancelled
-midway (the client left) too, with its tokens estimated from what was sent and received.
-Calls on no one's account (`caller` None) pass through unrecorded. A call is admitted against
-its budgets first (budgets.py: the turn that makes it usually admitted it already, early).
+recorded durably before it returns (group commit, recorder.py), or, inside an answer that
+waits for its records (`Acknowledging`, recorder.py), before that answer is given: either way a
+turn is acknowledged only after its usage is stored. A failed call is recorded as such,
+without waiting; one cancelled midway (the client left) too, with its tokens estimated from
+what was sent and received. Calls on no one's account (`caller` None) pass through unrecorded.
+A call is admitted against its budgets first (budgets.py: the turn that makes it usually
+admitted it already, early).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from uuid import uuid4
@@ -26,7 +29,7 @@ from fastwrap.domain.model import (
     PromptMessage,
     Usage,
 )
-from fastwrap.domain.recorder import UsageRecorder
+from fastwrap.domain.recorder import UsageRecorder, acknowledging
 from fastwrap.domain.usage import Outcome, UsageRecord, estimate_tokens
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.llm import ChatModel
@@ -109,6 +112,22 @@ class AccountedChatModel(ChatModel):
         if self._budgets is not None:
             await self._budgets.charge(caller, record.tokens)
 
+    async def _deferred(self, record: UsageRecord, caller: Caller) -> None:
+        """Queue the record now; have the answer's block await it (and charge the budgets),
+        or await it here when there is no such block."""
+        durable = self._recorder.queue(record)
+        settled = durable if self._budgets is None else self._charged(durable, record, caller)
+        block = acknowledging()
+        if block is None or not block.defer(settled):
+            await settled
+
+    async def _charged(
+        self, durable: asyncio.Future[None], record: UsageRecord, caller: Caller
+    ) -> None:
+        await durable
+        assert self._budgets is not None
+        await self._budgets.charge(caller, record.tokens)
+
     def _failed(
         self,
         exc: BaseException,
@@ -140,7 +159,7 @@ class AccountedChatModel(ChatModel):
             self._failed(exc, caller, options, started, (prompt_tokens(messages), 0, True))
             raise
         tokens = counted(reply.usage, messages, reply.content)
-        await self._answered(self._record(caller, options, started, "ok", tokens), caller)
+        await self._deferred(self._record(caller, options, started, "ok", tokens), caller)
         return reply
 
     async def stream(

@@ -14,6 +14,7 @@ from fastwrap.domain.chat import TurnRequest
 from fastwrap.domain.completions import CompletionRequest
 from fastwrap.domain.keys import Principal
 from fastwrap.domain.model import NO_OPTIONS, Character, ModelOptions, PromptMessage
+from fastwrap.domain.recorder import Acknowledging
 from fastwrap.entrypoints.http.openai.auth import ChatCallerDep
 from fastwrap.entrypoints.http.openai.chat_answers import CHUNK_EVENT, Answer, Events
 from fastwrap.entrypoints.http.openai.chat_schemas import ChatCompletionIn, ChatCompletionOut
@@ -99,4 +100,6 @@ async def chat_completions(body: ChatCompletionIn, caller: ChatCallerDep) -> Res
     turn = turn_request(body, character, principal, (conversation, end_user))
     if body.stream:
         return streamed(answer, await chat.stream_turn(client_id, turn))
-    return json_response(answer.completion(await chat.turn(client_id, turn)))
+    async with Acknowledging():  # its usage is written while the turn is stored (recorder.py)
+        result = await chat.turn(client_id, turn)
+    return json_response(answer.completion(result))

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fastwrap.domain.conversations import page
 from fastwrap.domain.model import ModelOptions
+from fastwrap.domain.recorder import Acknowledging
 from fastwrap.domain.responses import ResponseRef, ResponseRequest
 from fastwrap.entrypoints.http.openai.auth import ChatCallerDep, ViewCallerDep, visible
 from fastwrap.entrypoints.http.openai.errors import documented
@@ -115,7 +116,8 @@ async def create_response(body: ResponsesIn, caller: ChatCallerDep) -> Response:
         return StreamingResponse(
             events(stream, echo_of(body)), media_type="text/event-stream", headers=STREAM_HEADERS
         )
-    response = await services.responses.create(client_id, request)
+    async with Acknowledging():  # its usage is written while the turn is stored (recorder.py)
+        response = await services.responses.create(client_id, request)
     return json_response(response_object(response, echo_of(body)))
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from fastwrap.domain.chat import TurnRequest, TurnResult
 from fastwrap.domain.errors import DomainError, NotFound
 from fastwrap.domain.model import ChatDelta
+from fastwrap.domain.recorder import Acknowledging
 from fastwrap.entrypoints.http.deps import Caller, ChatCaller
 from fastwrap.entrypoints.http.errors import COMMON, documented
 from fastwrap.entrypoints.http.memory_schemas import RecalledOut
@@ -106,7 +107,9 @@ async def chat(body: ChatIn, caller: ChatCaller) -> Response:
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    result = await caller.services.chat.turn(caller.client.id, request)
+    # The turn's usage record is written while the turn is stored, and awaited before the 201.
+    async with Acknowledging():
+        result = await caller.services.chat.turn(caller.client.id, request)
     return json_body(ok("reply", turn_out(result)), status_code=201)
 
 
