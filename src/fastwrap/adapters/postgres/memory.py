@@ -44,7 +44,7 @@ FROM (
     WHERE client_id = $1 AND character_id = $2 AND end_user IS NOT DISTINCT FROM $3
         AND ($4::text IS NULL OR conversation_id = $4)
         AND model = $6 AND embedding IS NOT NULL
-    ORDER BY embedding_bits <~> binary_quantize($5::vector)
+    ORDER BY embedding_bits <~> (SELECT binary_quantize($5::vector))  -- computed once
     LIMIT greatest($7, {CANDIDATES})
 ) AS nearest
 ORDER BY embedding <=> $5, id
