@@ -92,6 +92,8 @@ class MemoryWorker:
                 embedded = await self.run_once()
             except DomainError as exc:
                 log.warning("memory outbox unavailable: %s", exc.detail)
+            except Exception:  # a bug must not stop memory for the life of the process
+                log.exception("memory worker failed; trying again")
             if embedded < self._batch:
                 await self.doorbell.wait(self._poll)
 
