@@ -3,10 +3,11 @@ memory service and worker: what is remembered, what is recalled where, and what 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -16,6 +17,7 @@ from fastwrap.domain.chat import HistoryBudget, TurnRequest, TurnResult
 from fastwrap.domain.errors import Unavailable, UpstreamFailed
 from fastwrap.domain.memory import MemoryDefaults
 from fastwrap.domain.memory_items import MemoryHit, MemoryItem, MemoryQuery
+from fastwrap.domain.memory_worker import MemoryWorker
 from fastwrap.domain.model import (
     Character,
     ChatDelta,
@@ -284,3 +286,39 @@ async def test_items_past_their_retention_are_deleted(chat: Chat) -> None:
     chat.clock.advance(timedelta(days=2).total_seconds())
     assert await chat.worker.expire() == 1
     assert recalled(await asked(chat, pirate)) == []
+
+
+class FlakyMemoryStore(InMemoryMemoryStore):
+    """A store whose first claim hits a bug (an error that is no DomainError)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    async def claim(self, now: datetime, until: datetime, limit: int) -> list[MemoryItem]:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("a bug")
+        return await super().claim(now, until, limit)
+
+
+async def test_the_worker_goes_on_after_an_unexpected_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = FlakyMemoryStore()
+    chat = await build_chat(memory_store=store)
+    pirate = await chat.character(memory=remembering())
+    worker = MemoryWorker(
+        store, HashingEmbedder(64), chat.clock, retention_days=0, poll_seconds=0.01
+    )
+
+    with caplog.at_level(logging.ERROR, logger="fastwrap.memory"):
+        async with worker.running():
+            await chat.service.turn(chat.tenant, turn(pirate, FACT, "c1", "alice"))
+            async with asyncio.timeout(5):
+                while (
+                    not (await chat.memory.items(chat.tenant, "alice", None, 10)).items[0].embedded
+                ):
+                    await asyncio.sleep(0.01)
+
+    assert "memory worker failed" in caplog.text
