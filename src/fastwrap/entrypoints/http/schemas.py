@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool
 
-from fastwrap.domain.model import Character, Client, Knowledge
+from fastwrap.domain.model import Character, Client, Knowledge, SearchHit
 from fastwrap.entrypoints.http.json_types import (
     JsonFloat,
     JsonInt,
@@ -347,6 +347,22 @@ class HitOut(BaseModel):
     distance: float | None
     vector_rank: int | None = None
     keyword_rank: int | None = None
+
+    @staticmethod
+    def plain(h: SearchHit) -> dict[str, Any]:
+        """The JSON of a hit as plain values for `plain_ok` (the search route; tested equal)."""
+        s = h.snippet
+        return {
+            "id": str(s.id),
+            "entity_type": s.entity_type,
+            "entity_id": s.entity_id,
+            "content": s.content,
+            "metadata": s.metadata,
+            "score": h.score,
+            "distance": h.distance,
+            "vector_rank": h.vector_rank,
+            "keyword_rank": h.keyword_rank,
+        }
 
 
 class ImportOut(BaseModel):
