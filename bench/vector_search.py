@@ -234,7 +234,7 @@ async def layout(stack: Stack, size: int, tenant_count: int, args: Any) -> None:
     owners = [ids[n % tenant_count][0] for n in range(size)]
     conn = await asyncpg.connect(stack.dsn)
     await init_connection(conn)
-    await conn.execute("TRUNCATE embeddings")
+    await conn.execute("TRUNCATE embeddings, embedding_terms")
     for drop in DROP_INDEXES:
         await conn.execute(drop)
     rate = await copy_rows(conn, records(owners, vectors, texts(rng, size), HASHING_MODEL))
