@@ -11,6 +11,8 @@ the index before it) the index is built (time, size) and tenant 0 is searched:
 - index: PgVectorIndex.search (candidates re-ranked by exact distance), per --candidates;
 - endpoint: POST /api/vectors/search on a real `fastwrap serve` (vector, hybrid and keyword
   modes), and the raw query with the very vector the endpoint's hashing embedder computes;
+  then the same requests over a bare HTTP client (raw_http.py: no httpx cost) with the CPU
+  each process spent per request (client, server, PostgreSQL, Redis): where the time goes;
 - load: a raw COPY of --load-rows rows into the indexed table beside the import path
   (ImportService: NDJSON lines with their embedding, staging COPY and one upsert).
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -34,6 +37,8 @@ from uuid import UUID
 import asyncpg
 import httpx
 import numpy as np
+from procfs import CpuMeter, children, redis_pid
+from raw_http import RawHttp
 from stack import Stack, start_stack
 from vector_data import (
     DIM,
@@ -131,10 +136,18 @@ class Searcher:
 
 
 async def endpoint_figures(
-    url: str, key: str, words: list[str], conn: asyncpg.Connection, order: str, index: Searcher
-) -> str:
+    stack: Stack,
+    url: str,
+    key: str,
+    words: list[str],
+    conn: asyncpg.Connection,
+    order: str,
+    index: Searcher,
+) -> list[str]:
     """The endpoint beside the raw query and PgVectorIndex, both given the very vector the
-    endpoint's hashing embedder makes of each query text."""
+    endpoint's hashing embedder makes of each query text; then where the endpoint's time goes:
+    the same requests over a bare HTTP client (no httpx), with the CPU each process spent per
+    request (this client, the server, PostgreSQL, Redis)."""
     embedder = HashingEmbedder(DIM)
     vectors = [np.asarray((await embedder.embed([w]))[0], dtype=np.float32) for w in words]
     raw_sql = raw_search_sql(order)
@@ -145,6 +158,8 @@ async def endpoint_figures(
 
     parts = [f"raw(same vectors) p50 {(await timed(raw, vectors, None))[0]:.2f}"]
     parts.append(f"PgVectorIndex(same) p50 {(await timed(index, vectors, None))[0]:.2f}")
+    breakdown = []
+    meter = request_meter(stack)
     async with httpx.AsyncClient(base_url=url, headers={"x-api-key": key}) as http:
         for mode in ("vector", "hybrid", "keyword"):
 
@@ -156,7 +171,38 @@ async def endpoint_figures(
 
             p50, p99, _ = await timed(call, words, None)
             parts.append(f"{mode} p50 {p50:.2f} p99 {p99:.2f}")
-    return "endpoint ms: " + " | ".join(parts)
+            # Connected now: the server closes a keep-alive connection idle for 5 s.
+            bare = await RawHttp.connect(url)
+
+            async def bare_call(text: str, mode: str = mode, bare: RawHttp = bare) -> set[str]:
+                body = {"query": text, "top_k": TOP_K, "mode": mode}
+                status, sent = await bare.post("/api/vectors/search", body, {"x-api-key": key})
+                assert status == 200, sent
+                return {hit["entity_id"] for hit in sent["data"]}
+
+            meter.start()
+            p50, _, _ = await timed(bare_call, words, None)
+            await bare.close()
+            cpu = {name: used / (len(words) + 10) * 1000 for name, used in meter.stop().items()}
+            breakdown.append(
+                f"{mode} p50 {p50:.2f}, CPU ms/request: client {cpu['client']:.2f} server "
+                f"{cpu['server']:.2f} postgres {cpu['postgres']:.2f} redis {cpu['redis']:.2f}"
+            )
+    return ["endpoint ms: " + " | ".join(parts), "bare HTTP client: " + " | ".join(breakdown)]
+
+
+def request_meter(stack: Stack) -> CpuMeter:
+    """CPU of this process (the client), the server, PostgreSQL and Redis."""
+    server = next(p for p in stack.processes if p.name == "fastwrap")
+    pg = stack.pg_pid
+    return CpuMeter(
+        {
+            "client": lambda: [os.getpid()],
+            "server": lambda: [server.pid, *children(server.pid)],
+            "postgres": lambda: [pg, *children(pg)] if pg else [],
+            "redis": lambda: [redis_pid()],
+        }
+    )
 
 
 def serve(stack: Stack) -> str:
@@ -177,6 +223,7 @@ async def build(conn: asyncpg.Connection, kind: str) -> str:
     await conn.execute(INDEXES[kind][0], timeout=None)
     built = time.perf_counter() - started
     await conn.execute("VACUUM ANALYZE embeddings", timeout=None)
+    await conn.execute("VACUUM ANALYZE embedding_terms", timeout=None)
     size = await conn.fetchval(
         "SELECT pg_relation_size(indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = "
         "i.indexrelid JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'hnsw'"
@@ -216,7 +263,8 @@ async def kind_figures(
             )
         chosen = searchers[max(searchers)]
         key, words = ids[0][1], data["words"]
-        lines.append("  " + await endpoint_figures(url, key, words, conn, order, chosen))
+        figures = await endpoint_figures(stack, url, key, words, conn, order, chosen)
+        lines += ["  " + line for line in figures]
         lines.append("  " + await load_figures(stack, pool, conn, target, args.load_rows))
     finally:
         await close_pool(pool)
@@ -234,7 +282,7 @@ async def layout(stack: Stack, size: int, tenant_count: int, args: Any) -> None:
     owners = [ids[n % tenant_count][0] for n in range(size)]
     conn = await asyncpg.connect(stack.dsn)
     await init_connection(conn)
-    await conn.execute("TRUNCATE embeddings")
+    await conn.execute("TRUNCATE embeddings, embedding_terms")
     for drop in DROP_INDEXES:
         await conn.execute(drop)
     rate = await copy_rows(conn, records(owners, vectors, texts(rng, size), HASHING_MODEL))

@@ -3,6 +3,7 @@ full-text search fused with pgvector."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -123,3 +124,31 @@ async def test_hybrid_gives_a_small_tenant_top_k_whatever_a_big_one_holds(
             client_id=small, embedding=X, model=MODEL, top_k=5, mode=mode, text="refund policy"
         )  # fmt: skip
         assert sorted(await ids(storage, query)) == [f"s{n}" for n in range(5)], mode
+
+
+async def test_keyword_search_follows_every_change_to_a_snippet(storage: Storage) -> None:
+    owner = await add_client(storage)
+    t2, t3 = T1 + timedelta(minutes=1), T1 + timedelta(minutes=2)
+
+    async def by_words(text: str, **extra: Any) -> list[str]:
+        return await ids(storage, words(owner, text, **extra))
+
+    await storage.vectors.upsert([item(owner, "a", X, content="alpha words")], T0)
+    assert await by_words("alpha") == ["a"]
+
+    await storage.vectors.upsert([item(owner, "a", X, content="beta words")], T1)
+    assert (await by_words("alpha"), await by_words("beta")) == ([], ["a"])
+
+    # The metadata alone changes: the words stay, and a metadata filter sees the new value.
+    moved = item(owner, "a", X, content="beta words", metadata={"lang": "fr"})
+    await storage.vectors.upsert([moved], t2)
+    assert await by_words("beta", metadata={"lang": "fr"}) == ["a"]
+    assert await by_words("beta", metadata={"lang": "en"}) == []
+
+    hybrid = {"mode": "hybrid", "embedding": X}
+    await storage.vectors.delete(owner, "doc", "a", t3)
+    assert (await by_words("beta"), await by_words("beta", **hybrid)) == ([], [])
+
+    await storage.vectors.upsert([item(owner, "a", X, content="alpha again")], t3)
+    assert (await by_words("alpha"), await by_words("beta")) == (["a"], [])
+    assert await by_words("alpha", entity_types=("doc",), **hybrid) == ["a"]

@@ -126,3 +126,16 @@ async def test_knowledge_feeds_the_chat_and_comes_back_as_sources(
     assert sources
     assert sources[0]["entity_id"] == "shipping"
     assert all(s["entity_type"] == "faq" for s in sources)
+
+
+async def test_a_hit_carries_its_metadata_whatever_numbers_it_holds(
+    api: httpx.AsyncClient, alice: Tenant
+) -> None:
+    metadata = {"big": 2**70, "small": -(2**63), "ratio": 0.1, "nested": {"list": [1, "a", None]}}
+    body = {"entity_type": "doc", "entity_id": "n", "content": "numbers", "metadata": metadata}
+    response = await api.post("/api/vectors/upsert", json=body, headers=alice.headers)
+    assert response.status_code == 201, response.text
+
+    for mode in ("vector", "keyword", "hybrid"):
+        [hit] = await search(api, alice, query="numbers", top_k=5, mode=mode)
+        assert hit["metadata"] == metadata, mode

@@ -257,7 +257,8 @@ async def test_a_truncate_empties_every_cache(replicas: Replicas, pg_dsn: str) -
 
     await sql(
         pg_dsn,
-        "TRUNCATE clients, characters, embeddings, documents, jobs, api_keys, end_user_tokens",
+        "TRUNCATE clients, characters, embeddings, embedding_terms, documents, jobs, api_keys,"
+        " end_user_tokens",
     )
 
     await soon(lambda: two.clients.get_by_key_digest(client.key_digest), lambda c: c is None)

@@ -51,8 +51,8 @@ async def test_an_empty_database_gets_every_migration_in_order(pg_empty_dsn: str
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
     )
     assert [t["tablename"] for t in tables] == [
-        "api_keys", "app_schema", "characters", "clients", "documents", "embeddings",
-        "end_user_tokens", "jobs", "memory_items", "usage_records",
+        "api_keys", "app_schema", "characters", "clients", "documents", "embedding_terms",
+        "embeddings", "end_user_tokens", "jobs", "memory_items", "usage_records",
     ]  # fmt: skip
     assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
 

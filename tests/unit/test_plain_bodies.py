@@ -9,9 +9,9 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fastwrap.domain.model import Character, Knowledge
+from fastwrap.domain.model import Character, Knowledge, SearchHit, Snippet
 from fastwrap.entrypoints.http.responses import ok, plain_ok
-from fastwrap.entrypoints.http.schemas import CharacterOut
+from fastwrap.entrypoints.http.schemas import CharacterOut, HitOut
 
 texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
 moments = st.datetimes(
@@ -47,3 +47,40 @@ def test_a_plain_character_is_its_models_json(character: Character) -> None:
     sent = orjson.loads(plain_ok("character", CharacterOut.plain(character)).body)
 
     assert sent == _model_json("character", CharacterOut.of(character))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
+    max_leaves=8,
+)
+hits = st.builds(
+    SearchHit,
+    snippet=st.builds(
+        Snippet,
+        id=st.uuids(),
+        client_id=st.uuids(),
+        entity_type=texts,
+        entity_id=texts,
+        content=texts,
+        metadata=st.dictionaries(texts, json_values, max_size=4),
+        model=texts,
+        created_at=moments,
+        updated_at=moments,
+    ),
+    score=st.floats(0, 1) | st.sampled_from([0.0, 1.0, 1e-7, 0.3, 1 / 3]),
+    distance=st.none() | st.floats(0, 2),
+    vector_rank=st.none() | st.integers(1, 50),
+    keyword_rank=st.none() | st.integers(1, 50),
+)
+
+
+@given(st.lists(hits, max_size=3))
+def test_plain_search_hits_are_their_models_json(found: list[SearchHit]) -> None:
+    plain = [HitOut.plain(h) for h in found]
+    expected = _model_json("hits", [HitOut.model_validate(h) for h in plain])
+    try:
+        sent = orjson.loads(plain_ok("hits", plain).body)
+    except TypeError:  # an integer beyond 64 bits: the route sends the models' JSON then
+        return
+    assert sent == expected

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastwrap.domain.model import Character
+from fastwrap.domain.model import Character, SearchHit
 
 
 def character_view(c: Character) -> dict[str, Any]:
@@ -37,4 +37,20 @@ def character_view(c: Character) -> dict[str, Any]:
         else None,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
+    }
+
+
+def hit_view(h: SearchHit) -> dict[str, Any]:
+    """A search hit as JSON-ready values."""
+    s = h.snippet
+    return {
+        "id": str(s.id),
+        "entity_type": s.entity_type,
+        "entity_id": s.entity_id,
+        "content": s.content,
+        "metadata": s.metadata,
+        "score": h.score,
+        "distance": h.distance,
+        "vector_rank": h.vector_rank,
+        "keyword_rank": h.keyword_rank,
     }

@@ -10,6 +10,10 @@ with their own tables and filters.
 Every search is one statement, one round trip. The scope is applied inside each part of a
 hybrid search, so neither part can be starved by rows the caller may not see. The HNSW session
 settings (iterative scans, `ef_search`) are set once per pooled connection (pool.py).
+
+A table whose rows are wide (a vector in line is a heap page per row) can have its words in a
+narrow table of their own (`Terms`): keyword matching and ranking then read that one, and the
+wide rows only for the hits returned. Same matches, same ranks, same order.
 """
 
 from __future__ import annotations
@@ -46,6 +50,17 @@ class VectorIndexShape:
         if self.half:
             return f"(t.embedding::halfvec({self.dim})) <=> ({vector}::halfvec({self.dim}))"
         return f"t.embedding <=> {vector}"
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """A narrow table of the searchable rows' words: `id` (the row's), `content_tsv`, and what
+    `scope` names. `scope` is the caller's scope over it (alias `t`, the same parameters): it
+    must select exactly the ids the table's own scope does (a filter on a column the narrow
+    table lacks can look the row up: `EXISTS (SELECT FROM table AS s WHERE s.id = t.id ...)`)."""
+
+    table: str
+    scope: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,24 +106,54 @@ LIMIT {top_k}
 """
 
 
-def keyword_statement(table: str, columns: tuple[str, ...], scope: str, n: int) -> str:
-    text, top_k = f"${n + 1}", f"${n + 2}"
+def _keyword_matches(source: str, scope: str, order: str, limit: str) -> str:
+    """The rows of `source` (alias t) in `scope` that have a query word, best first."""
     return f"""
-WITH {KEYWORD_QUERY.format(text=text).strip()}
+    FROM {source} AS t, keyword
+    WHERE t.content_tsv @@ keyword.query AND {scope}
+    ORDER BY {order}
+    LIMIT {limit}"""
+
+
+def keyword_statement(
+    table: str, columns: tuple[str, ...], scope: str, n: int, terms: Terms | None = None
+) -> str:
+    text, top_k = f"${n + 1}", f"${n + 2}"
+    head = f"""
+WITH {KEYWORD_QUERY.format(text=text).strip()}"""
+    if terms is None:
+        return f"""{head}
 SELECT {_columns(columns)}, NULL::float8 AS distance, NULL::bigint AS vector_rank,
        NULL::bigint AS keyword_rank, {RELEVANCE} AS score
-FROM {table} AS t, keyword
-WHERE t.content_tsv @@ keyword.query AND {scope}
-ORDER BY score DESC, t.id
-LIMIT {top_k}
+{_keyword_matches(table, scope, "score DESC, t.id", top_k).strip()}
+"""
+    # Ranked on the narrow table; the wide rows read for the top_k only (scope checked again:
+    # a hit is never a row the caller may not see, whatever the narrow table holds).
+    matches = _keyword_matches(terms.table, terms.scope, "score DESC, t.id", top_k)
+    return f"""{head},
+matched AS (
+    SELECT t.id, {RELEVANCE} AS score{matches}
+)
+SELECT {_columns(columns)}, NULL::float8 AS distance, NULL::bigint AS vector_rank,
+       NULL::bigint AS keyword_rank, matched.score
+FROM matched JOIN {table} AS t ON t.id = matched.id
+WHERE {scope}
+ORDER BY matched.score DESC, t.id
 """
 
 
 def hybrid_statement(
-    table: str, columns: tuple[str, ...], scope: str, n: int, shape: VectorIndexShape
+    table: str,
+    columns: tuple[str, ...],
+    scope: str,
+    n: int,
+    shape: VectorIndexShape,
+    terms: Terms | None = None,
 ) -> str:
     vector, text = f"${n + 1}::vector", f"${n + 2}"
     top_k, candidates = f"${n + 3}", f"${n + 4}"
+    words, words_scope = (table, scope) if terms is None else (terms.table, terms.scope)
+    matches = _keyword_matches(words, words_scope, "keyword_rank", candidates)
     # Normalised so that a hit ranked first by both parts scores 1.0.
     best = 2.0 / (RRF_K + 1)
     return f"""
@@ -124,11 +169,7 @@ vector_part AS (
     ) AS candidate
 ),
 keyword_part AS (
-    SELECT t.id, row_number() OVER (ORDER BY {RELEVANCE} DESC, t.id) AS keyword_rank
-    FROM {table} AS t, keyword
-    WHERE t.content_tsv @@ keyword.query AND {scope}
-    ORDER BY keyword_rank
-    LIMIT {candidates}
+    SELECT t.id, row_number() OVER (ORDER BY {RELEVANCE} DESC, t.id) AS keyword_rank{matches}
 ),
 fused AS (
     SELECT id, vector_rank, keyword_rank,
@@ -141,16 +182,23 @@ fused AS (
 SELECT {_columns(columns)}, t.embedding <=> {vector} AS distance, fused.vector_rank,
        fused.keyword_rank, (fused.fused / {best!r})::float8 AS score
 FROM fused JOIN {table} AS t ON t.id = fused.id
+{"" if terms is None else f"WHERE {scope}"}
 ORDER BY fused.fused DESC, t.id
 """
 
 
 def search_statements(
-    table: str, columns: tuple[str, ...], scope: str, n: int, shape: VectorIndexShape
+    table: str,
+    columns: tuple[str, ...],
+    scope: str,
+    n: int,
+    shape: VectorIndexShape,
+    terms: Terms | None = None,
 ) -> SearchStatements:
-    """The statements for `table`, whose `scope` uses parameters $1..$n."""
+    """The statements for `table`, whose `scope` uses parameters $1..$n; with `terms`, keyword
+    matching and ranking read that narrow table instead of `table`'s own content_tsv."""
     return SearchStatements(
         vector=vector_statement(table, columns, scope, n, shape),
-        keyword=keyword_statement(table, columns, scope, n),
-        hybrid=hybrid_statement(table, columns, scope, n, shape),
+        keyword=keyword_statement(table, columns, scope, n, terms),
+        hybrid=hybrid_statement(table, columns, scope, n, shape, terms),
     )

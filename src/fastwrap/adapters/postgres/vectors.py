@@ -19,7 +19,7 @@ from uuid import UUID
 import asyncpg
 
 from fastwrap.adapters.postgres.pool import connection
-from fastwrap.adapters.postgres.search_sql import VectorIndexShape, search_statements
+from fastwrap.adapters.postgres.search_sql import Terms, VectorIndexShape, search_statements
 from fastwrap.domain.model import EmbeddedSnippet, SearchHit, SearchQuery, Snippet
 from fastwrap.ports.repositories import VectorIndex
 
@@ -45,6 +45,15 @@ SCOPE = """client_id = $1 AND model = $2 AND deleted_at IS NULL
     AND ($3::text[] IS NULL OR entity_type = ANY ($3::text[]))
     AND ($4::jsonb IS NULL OR metadata @> $4::jsonb)"""
 SCOPE_PARAMETERS = 4
+# The same scope over the snippets' words (migration 0015: live rows only); the metadata filter
+# looks the snippet row up.
+TERMS = Terms(
+    table="embedding_terms",
+    scope="""t.client_id = $1 AND t.model = $2
+    AND ($3::text[] IS NULL OR t.entity_type = ANY ($3::text[]))
+    AND ($4::jsonb IS NULL OR EXISTS (
+        SELECT FROM embeddings AS s WHERE s.id = t.id AND s.metadata @> $4::jsonb))""",
+)
 # The fallback: no index scans at all, so the sort is exact over the rows that pass the filters.
 EXACT_SETTINGS = "SELECT set_config('enable_indexscan', 'off', true)"
 DELETE = """
@@ -121,7 +130,9 @@ class PgVectorIndex(VectorIndex):
         """`pool` runs with `session_settings`; `shape` says what the HNSW index is on."""
         self._pool = pool
         self._candidates = candidates
-        self._sql = search_statements("embeddings", SNIPPET_FIELDS, SCOPE, SCOPE_PARAMETERS, shape)
+        self._sql = search_statements(
+            "embeddings", SNIPPET_FIELDS, SCOPE, SCOPE_PARAMETERS, shape, TERMS
+        )
 
     async def upsert(self, items: Sequence[EmbeddedSnippet], at: datetime) -> list[Snippet]:
         if not items:

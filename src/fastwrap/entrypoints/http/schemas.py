@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool
 
-from fastwrap.domain.model import Character, Client, Knowledge
+from fastwrap.domain.model import Character, Client, Knowledge, SearchHit
 from fastwrap.entrypoints.http.json_types import (
     JsonFloat,
     JsonInt,
@@ -20,7 +20,7 @@ from fastwrap.entrypoints.http.json_types import (
     Ttl,
 )
 from fastwrap.entrypoints.http.memory_schemas import MemoryIn, MemoryOut, RecalledOut
-from fastwrap.entrypoints.views import character_view
+from fastwrap.entrypoints.views import character_view, hit_view
 
 CONVERSATION_ID = r"^[A-Za-z0-9._:-]{1,128}$"
 END_USER = r"^[A-Za-z0-9._:@-]{1,128}$"
@@ -357,6 +357,11 @@ class HitOut(BaseModel):
     distance: float | None
     vector_rank: int | None = None
     keyword_rank: int | None = None
+
+    @staticmethod
+    def plain(h: SearchHit) -> dict[str, Any]:
+        """The JSON of a hit as plain values for `plain_ok` (the search route; tested equal)."""
+        return hit_view(h)
 
 
 class ImportOut(BaseModel):

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Path, Request, Response
 
 from fastwrap.domain.errors import Invalid
 from fastwrap.domain.imports import split_lines
-from fastwrap.domain.model import SearchHit, Snippet, SnippetInput
+from fastwrap.domain.model import Snippet, SnippetInput
 from fastwrap.entrypoints.http.deps import ReadCaller, WriteCaller
 from fastwrap.entrypoints.http.errors import COMMON, documented
-from fastwrap.entrypoints.http.responses import ok
+from fastwrap.entrypoints.http.responses import json_body, ok, plain_ok
 from fastwrap.entrypoints.http.schemas import (
     ENTITY_ID,
     ENTITY_TYPE,
@@ -61,21 +61,6 @@ def snippet_out(s: Snippet) -> SnippetOut:
     )
 
 
-def hit_out(h: SearchHit) -> HitOut:
-    s = h.snippet
-    return HitOut(
-        id=s.id,
-        entity_type=s.entity_type,
-        entity_id=s.entity_id,
-        content=s.content,
-        metadata=dict(s.metadata),
-        score=h.score,
-        distance=h.distance,
-        vector_rank=h.vector_rank,
-        keyword_rank=h.keyword_rank,
-    )
-
-
 @router.post("/upsert", status_code=201, responses=documented(502, 504))
 async def upsert(body: UpsertIn, caller: WriteCaller) -> Envelope[SnippetOut | list[SnippetOut]]:
     stored = await caller.services.vectors.upsert(caller.client.id, _inputs(body))
@@ -84,8 +69,8 @@ async def upsert(body: UpsertIn, caller: WriteCaller) -> Envelope[SnippetOut | l
     return ok(f"{len(stored)} snippets stored", [snippet_out(s) for s in stored])
 
 
-@router.post("/search", responses=documented(502, 504))
-async def search(body: SearchIn, caller: ReadCaller) -> Envelope[list[HitOut]]:
+@router.post("/search", response_model=Envelope[list[HitOut]], responses=documented(502, 504))
+async def search(body: SearchIn, caller: ReadCaller) -> Response:
     hits = await caller.services.vectors.search(
         caller.client.id,
         body.query,
@@ -94,7 +79,13 @@ async def search(body: SearchIn, caller: ReadCaller) -> Envelope[list[HitOut]]:
         metadata=body.metadata,
         mode=body.mode,
     )
-    return ok(f"{len(hits)} hits", [hit_out(h) for h in hits])
+    # Serialised by orjson, not validated again against the response model: on a search that
+    # takes a few ms of the database, building and dumping the models was ~0.3 ms of CPU.
+    message, plain = f"{len(hits)} hits", [HitOut.plain(h) for h in hits]
+    try:
+        return plain_ok(message, plain)
+    except TypeError:  # metadata holding an integer beyond 64 bits, which orjson refuses
+        return json_body(ok(message, [HitOut.model_validate(h) for h in plain]))
 
 
 NDJSON_BODY = {
