@@ -225,7 +225,6 @@ class Container(containers.DeclarativeContainer):
     end_user_service = providers.Singleton(
         EndUserService,
         memory=memory_service,
-        memory_store=storage.provided.memory,
         conversations=conversations,
         usage=storage.provided.usage,
     )

@@ -153,7 +153,8 @@ class ChatService:
         its question (a new conversation has nothing to recall in scope conversation)."""
         memory = self._memory
         content = request.content
-        if memory is None or not memory.recalls(character, request.end_user, new=new):
+        settings = memory.recalling(character, request.end_user, new=new) if memory else None
+        if memory is None or settings is None:
             return await self._knowledge(character, content), NO_RECALL
         embedded = await memory.embed(content)
         if embedded is None:  # no memories; the knowledge search asks the embedder itself
@@ -164,6 +165,7 @@ class ChatService:
             self._knowledge(character, content, vector),
             memory.recall(
                 character,
+                settings,
                 end_user=request.end_user,
                 conversation_id=conversation_id,
                 vector=vector,
@@ -211,7 +213,7 @@ class ChatService:
         asked = replace(question, seq=seq)
         turn = (*place.base, *inputs, asked, answer)
         expires_at = await place.held.commit(character.id, turn, end_user=request.end_user)
-        if self._memory is not None and self._memory.settings_for(character) is not None:
+        if self._memory is not None:
             await self._memory.remember(
                 character, end_user=request.end_user or place.end_user,
                 conversation_id=place.conversation_id, question=asked, answer=reply.content,

@@ -9,7 +9,6 @@ from fastwrap.domain.memory import MemoryService
 from fastwrap.domain.memory_items import MemoryItem
 from fastwrap.domain.model import Page, check_end_user
 from fastwrap.ports.conversations import ConversationStore
-from fastwrap.ports.memory import MemoryStore
 from fastwrap.ports.usage import UsageLedger
 
 
@@ -25,12 +24,10 @@ class EndUserService:
         self,
         *,
         memory: MemoryService,
-        memory_store: MemoryStore,
         conversations: ConversationStore,
         usage: UsageLedger,
     ) -> None:
         self._memory = memory
-        self._memory_store = memory_store
         self._conversations = conversations
         self._usage = usage
 
@@ -41,13 +38,11 @@ class EndUserService:
 
     async def erase(self, client_id: UUID, end_user: str) -> Erased:
         """Forget the end user: their memory items and conversations are deleted, their usage
-        records anonymised. Conversations go first: a turn of theirs still in flight then
-        finds no conversation to continue, and a memory item it writes is erased after it.
-        Repeating the request is harmless (it answers zeros)."""
+        records anonymised. A turn of theirs still in flight may store what it answers after
+        this: repeating the request once their sessions are over is harmless."""
         check_end_user(end_user)
         conversations = await self._conversations.delete_end_user(client_id, end_user)
-        await self._memory.flush()
-        memory_items = await self._memory_store.erase(client_id, end_user)
+        memory_items = await self._memory.erase(client_id, end_user)
         usage_records = await self._usage.anonymise(client_id, end_user)
         return Erased(
             memory_items=memory_items, conversations=conversations, usage_records=usage_records

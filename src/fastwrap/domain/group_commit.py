@@ -13,7 +13,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-log = logging.getLogger("fastwrap")
 MAX_BATCH = 500
 
 
@@ -23,11 +22,14 @@ class GroupCommit[T]:
         write: Callable[[Sequence[T]], Awaitable[None]],
         *,
         what: str,
+        log: logging.Logger,
         max_batch: int = MAX_BATCH,
     ) -> None:
-        """`write` stores a batch in one go (all or nothing); `what` names the records in logs."""
+        """`write` stores a batch in one go (all or nothing); `what` names the records in the
+        warnings `log` gets."""
         self._write_batch = write
         self._what = what
+        self._log = log
         self._max_batch = max_batch
         self._pending: list[tuple[T, asyncio.Future[None] | None]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -68,7 +70,7 @@ class GroupCommit[T]:
             await self._write_batch([record for record, _ in batch])
         except Exception as exc:
             if any(done is None for _, done in batch):
-                log.warning("%s not stored: %s", self._what, exc)
+                self._log.warning("%s not stored: %s", self._what, exc)
             for _, done in batch:
                 if done is not None and not done.done():
                     done.set_exception(exc)

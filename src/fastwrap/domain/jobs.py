@@ -13,12 +13,13 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Protocol
 from uuid import UUID
 
+from fastwrap.domain.background import in_background
 from fastwrap.domain.errors import DomainError, NotFound
 from fastwrap.domain.knowledge import ClaimedJob, Job
 from fastwrap.domain.model import JsonObject
@@ -167,13 +168,6 @@ class JobWorker:
             if not busy:
                 await self._doorbell.wait(self._poll)
 
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
+    def running(self) -> AbstractAsyncContextManager[None]:
         """Drain the queue in the background for the duration (the app's lifespan)."""
-        task = asyncio.create_task(self.run(), name=self._name)
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        return in_background(self.run, self._name)

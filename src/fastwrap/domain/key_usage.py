@@ -10,7 +10,6 @@ telemetry: a crash loses at most the last few seconds of it, which is why no out
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
+from fastwrap.domain.background import in_background
 from fastwrap.domain.errors import DomainError
 
 COALESCE = timedelta(minutes=1)
@@ -66,11 +66,8 @@ class KeyUsage:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Flush in the background for the duration, and once more at the end."""
-        task = asyncio.create_task(self._loop(), name="fastwrap-key-usage")
         try:
-            yield
+            async with in_background(self._loop, "fastwrap-key-usage"):
+                yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await self.flush()

@@ -113,27 +113,30 @@ class MemoryService:
         embedder: Embedder,
         defaults: MemoryDefaults,
         on_written: Callable[[], None] = lambda: None,
-        max_batch: int = 500,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self.defaults = defaults
         self._on_written = on_written
-        self._outbox = GroupCommit[MemoryItem](store.add, what="memory items", max_batch=max_batch)
+        self._outbox = GroupCommit[MemoryItem](store.add, what="memory items", log=log)
 
     def settings_for(self, character: Character) -> MemorySettings | None:
         memory = character.memory if character.memory is not None else self.defaults.settings
         return memory if memory is not None and memory.enabled else None
 
-    def recalls(self, character: Character, end_user: str | None, *, new: bool) -> bool:
-        """Whether a turn of `character` for `end_user` has anything to recall (`new`: in a
-        conversation it starts)."""
+    def recalling(
+        self, character: Character, end_user: str | None, *, new: bool
+    ) -> MemorySettings | None:
+        """The settings a turn of `character` for `end_user` recalls with; None when it has
+        nothing to recall (`new`: in a conversation it starts)."""
         memory = self.settings_for(character)
         if memory is None or memory.top_k == 0:
-            return False
-        if memory.scope == "conversation":
-            return not new
-        return memory.scope != "end_user" or end_user is not None
+            return None
+        if memory.scope == "conversation" and new:
+            return None
+        if memory.scope == "end_user" and end_user is None:
+            return None
+        return memory
 
     async def embed(self, text: str) -> tuple[tuple[float, ...], str] | None:
         """The vector of `text` and the name of the model that made it; None when the embedder
@@ -148,6 +151,7 @@ class MemoryService:
     async def recall(
         self,
         character: Character,
+        memory: MemorySettings,
         *,
         end_user: str | None,
         conversation_id: str,
@@ -155,11 +159,8 @@ class MemoryService:
         model: str,
         room: int,
     ) -> Recall:
-        """The candidates of the character's scope: `room` more than top_k, for those the
-        history may hold (at most one per question it shows)."""
-        memory = self.settings_for(character)
-        if memory is None or memory.top_k == 0:
-            return NO_RECALL
+        """The candidates of the character's scope (`memory`: what `recalling` gave): `room`
+        more than top_k, for those the history may hold (at most one per question it shows)."""
         query = MemoryQuery(
             client_id=character.client_id,
             character_id=character.id,
@@ -185,7 +186,10 @@ class MemoryService:
         question: Message,
         answer: str,
     ) -> None:
-        """Store the turn's item durably (the outbox); a failure is logged, never raised."""
+        """Store the turn's item durably (the outbox) if the character remembers; a failure
+        is logged, never raised."""
+        if self.settings_for(character) is None:
+            return
         item = MemoryItem(
             id=uuid4(),
             client_id=character.client_id,
@@ -213,6 +217,11 @@ class MemoryService:
         rows = await self._store.list(client_id, end_user, after, limit + 1)
         return page_of(rows, limit, lambda i: Cursor(i.created_at, i.id))
 
+    async def erase(self, client_id: UUID, end_user: str) -> int:
+        """Delete the end user's items for good, those still being written included."""
+        await self.flush()
+        return await self._store.erase(client_id, end_user)
+
     async def flush(self) -> None:
-        """Wait until the items being written are stored (before an erasure, at shutdown)."""
+        """Wait until the items being written are stored (at shutdown)."""
         await self._outbox.aclose()

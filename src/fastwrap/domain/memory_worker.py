@@ -10,13 +10,11 @@ worker; the leases keep two of them from embedding the same rows.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
+from fastwrap.domain.background import in_background
 from fastwrap.domain.errors import DomainError
 from fastwrap.domain.jobs import Doorbell
 from fastwrap.ports.clock import Clock
@@ -97,13 +95,6 @@ class MemoryWorker:
             if embedded < self._batch:
                 await self.doorbell.wait(self._poll)
 
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
+    def running(self) -> AbstractAsyncContextManager[None]:
         """Drain the outbox in the background for the duration (the app's lifespan)."""
-        task = asyncio.create_task(self.run(), name="memory-worker")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        return in_background(self.run, "memory-worker")

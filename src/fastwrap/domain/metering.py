@@ -107,11 +107,6 @@ class AccountedChatModel(ChatModel):
             created_at=self._clock.now(),
         )
 
-    async def _answered(self, record: UsageRecord, caller: Caller) -> None:
-        await self._recorder.record(record)
-        if self._budgets is not None:
-            await self._budgets.charge(caller, record.tokens)
-
     async def _deferred(self, record: UsageRecord, caller: Caller) -> None:
         """Queue the record now; have the answer's block await it (and charge the budgets),
         or await it here when there is no such block."""
@@ -187,7 +182,7 @@ class AccountedChatModel(ChatModel):
             self._failed(exc, caller, options, started, sent)
             raise
         tokens = counted(usage, messages, "".join(parts))
-        await self._answered(self._record(caller, options, started, "ok", tokens), caller)
+        await self._deferred(self._record(caller, options, started, "ok", tokens), caller)
 
     async def aclose(self) -> None:
         await self._inner.aclose()  # the recorder is the container's to drain, at shutdown

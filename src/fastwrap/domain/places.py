@@ -90,7 +90,7 @@ class Places:
                 last = found.last_seq if found is not None else 0
                 yield Place(
                     held=held, conversation_id=conversation_id, history=history, last=last,
-                    end_user=found.end_user if found is not None and found.end_user else None,
+                    end_user=found.end_user if found is not None else None,
                 )  # fmt: skip
                 return
         base, original = await self._history_to(character, conversation_id, after, request.end_user)

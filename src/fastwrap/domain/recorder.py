@@ -107,4 +107,4 @@ _ACKNOWLEDGING: ContextVar[Acknowledging | None] = ContextVar(
 
 class UsageRecorder(GroupCommit[UsageRecord]):
     def __init__(self, ledger: UsageLedger, *, max_batch: int = MAX_BATCH) -> None:
-        super().__init__(ledger.record, what="usage records", max_batch=max_batch)
+        super().__init__(ledger.record, what="usage records", log=log, max_batch=max_batch)

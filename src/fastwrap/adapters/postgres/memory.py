@@ -1,5 +1,5 @@
 """Memory items in PostgreSQL (the memory_items table, migration 0014): the outbox of stored
-turns, their vectors, recall by an exact scan of one scope's rows, and erasure.
+turns, their vectors, recall within one scope, and erasure.
 
 A scope (one tenant, character and end user) holds one person's turns with one character, so
 recall reads only its rows, by the scope index: ranked by the Hamming distance of the vectors'

@@ -193,37 +193,39 @@ class RedisConversationStore(ConversationStore):
         with self._policy.outage.watch():
             return bool(await self._client.delete(keys.msgs, keys.meta))
 
+    async def _indexed(self, tenant: TenantKeys) -> AsyncIterator[list[str]]:
+        """The tenant's indexed conversation ids, DELETE_BATCH at a time."""
+        batch: list[str] = []
+        async for conversation_id, _expiry in self._client.zscan_iter(
+            tenant.conversations, count=DELETE_BATCH
+        ):
+            batch.append(conversation_id)
+            if len(batch) >= DELETE_BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
     async def delete_end_user(self, client_id: UUID, end_user: str) -> int:
         """Scan the tenant's index a batch at a time; each batch is one round trip."""
-        tenant = TenantKeys.of(self._prefix, client_id)
         deleted = 0
         with self._policy.outage.watch():
-            batch: list[ScriptCall] = []
-            async for conversation_id, _expiry in self._client.zscan_iter(
-                tenant.conversations, count=DELETE_BATCH
-            ):
-                keys = ConversationKeys.of(self._prefix, client_id, conversation_id)
-                batch.append((self._scripts.forget_end_user, [keys.msgs, keys.meta], [end_user]))
-                if len(batch) >= DELETE_BATCH:
-                    deleted += sum(await self._scripts.pipelined(batch))
-                    batch = []
-            if batch:
-                deleted += sum(await self._scripts.pipelined(batch))
+            async for batch in self._indexed(TenantKeys.of(self._prefix, client_id)):
+                calls: list[ScriptCall] = []
+                for conversation_id in batch:
+                    keys = ConversationKeys.of(self._prefix, client_id, conversation_id)
+                    calls.append(
+                        (self._scripts.forget_end_user, [keys.msgs, keys.meta], [end_user])
+                    )
+                deleted += sum(await self._scripts.pipelined(calls))
         return deleted
 
     async def delete_all(self, client_id: UUID) -> None:
         tenant = TenantKeys.of(self._prefix, client_id)
         with self._policy.outage.watch():
             await self._client.set(tenant.tombstone, 1, ex=TOMBSTONE_SECONDS)
-            batch: list[str] = []
-            async for conversation_id, _expiry in self._client.zscan_iter(
-                tenant.conversations, count=DELETE_BATCH
-            ):
-                batch.append(conversation_id)
-                if len(batch) >= DELETE_BATCH:
-                    await self._forget(client_id, batch)
-                    batch = []
-            await self._forget(client_id, batch)
+            async for batch in self._indexed(tenant):
+                await self._forget(client_id, batch)
             await self._client.delete(tenant.conversations)
 
     async def _forget(self, client_id: UUID, conversation_ids: Sequence[str]) -> None:

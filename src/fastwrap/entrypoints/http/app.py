@@ -123,9 +123,8 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
     add_routes(app, chat.router)
     for router in OPENAI_ROUTERS:  # OpenAI's protocol (SPEC §12), under its own tag
         add_routes(app, router)
-    for module in (
-        *(characters, vectors, documents, end_users, keys, auth, admin, usage, meta, playground),
-    ):
+    rest = (characters, vectors, documents, end_users, keys, auth, admin, usage, meta, playground)
+    for module in rest:
         add_routes(app, module.router)
     metrics: MetricsExposition | None = container.metrics()
     if metrics is not None:

@@ -35,7 +35,8 @@ CREATE TABLE memory_items (
 -- Recall reads one character's items of one end user (or of none) by this index: the scope's
 -- rows by Hamming distance of their bits, the nearest re-ranked by exact cosine distance.
 CREATE INDEX memory_items_scope_idx ON memory_items (client_id, character_id, end_user);
-CREATE INDEX memory_items_conversation_idx ON memory_items (client_id, conversation_id);
+-- An end user's items across characters, oldest first: their listing and their erasure.
+CREATE INDEX memory_items_end_user_idx ON memory_items (client_id, end_user, created_at, id);
 -- The worker's queue: rows still to embed, oldest first.
 CREATE INDEX memory_items_pending_idx ON memory_items (created_at) WHERE embedding IS NULL;
 -- Retention deletes by age.
