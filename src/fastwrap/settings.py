@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     rate_limit_end_user: str = "30/minute"
     # Failed logins per email, whatever the IP: over it, that email's logins are refused.
     rate_limit_login_failures: str = "10/15 minutes"
+    # With Redis: how long requests leased from a budget may be spent in this process without
+    # asking Redis again (domain/rate_leases.py); 0 asks Redis on every request.
+    rate_limit_lease_ms: int = Field(default=50, ge=0, le=1000)
     trusted_proxies: str = ""
 
     # observability (SPEC §14): /metrics, and OpenTelemetry tracing when an endpoint is set

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from uuid import uuid4
 
@@ -11,7 +12,9 @@ from hypothesis import strategies as st
 
 from fastwrap.adapters.memory.rate_limit import InMemoryRateLimiter
 from fastwrap.domain.model import RateDecision, RateLimit
-from fastwrap.domain.rate_limits import RateCheck, micros
+from fastwrap.domain.rate_leases import LeasedLimiter
+from fastwrap.domain.rate_limits import RateCheck, Taken, micros
+from fastwrap.ports.rate_limit import RateLimiter
 from tests.support.clock import ManualClock
 from tests.support.redis import RateCase
 
@@ -195,6 +198,111 @@ async def test_a_refund_never_makes_a_budget_bigger(rate_limiter: RateCase) -> N
     for name in (untouched, refilled):
         decisions = await burst(rate_limiter, name, 4, THREE_A_MINUTE)
         assert [d.allowed for d in decisions] == [True, True, True, False]
+
+
+async def take(
+    case: RateCase, owner: str, limit: RateLimit, want: int, back: int = 0
+) -> tuple[int, RateDecision]:
+    [taken] = await case.limiter.take([RateCheck(owner, "test", limit)], [want], [back])
+    return taken.count, taken.decision
+
+
+async def test_take_counts_as_many_as_wanted_while_there_is_room(rate_limiter: RateCase) -> None:
+    name = key()
+
+    count, decision = await take(rate_limiter, name, FIVE_A_MINUTE, 3)
+    assert (count, decision.allowed, decision.remaining) == (3, True, 2)
+    count, decision = await take(rate_limiter, name, FIVE_A_MINUTE, 3)  # room for two only
+    assert (count, decision.allowed, decision.remaining) == (2, True, 0)
+    assert decision.reset_after == pytest.approx(60, abs=SLACK)
+    count, refused = await take(rate_limiter, name, FIVE_A_MINUTE, 3)
+    assert (count, refused.allowed) == (0, False)
+    assert refused.retry_after == pytest.approx(12, abs=SLACK)
+
+
+async def test_take_gives_back_before_it_counts(rate_limiter: RateCase) -> None:
+    name = key()
+    await take(rate_limiter, name, FIVE_A_MINUTE, 5)
+
+    count, decision = await take(rate_limiter, name, FIVE_A_MINUTE, 1, back=3)
+
+    assert (count, decision.remaining) == (1, 2)
+    assert [d.allowed for d in await burst(rate_limiter, name, 3, FIVE_A_MINUTE)] == [
+        True,
+        True,
+        False,
+    ]
+
+
+async def test_take_never_gives_back_more_than_a_full_budget(rate_limiter: RateCase) -> None:
+    name = key()
+    await take(rate_limiter, name, THREE_A_MINUTE, 1)
+
+    count, decision = await take(rate_limiter, name, THREE_A_MINUTE, 10, back=50)
+
+    assert (count, decision.remaining) == (3, 0)
+
+
+async def test_a_refused_take_still_gives_back(rate_limiter: RateCase) -> None:
+    ip, client = key(), key()
+    await take(rate_limiter, ip, FIVE_A_MINUTE, 4)
+    await burst(rate_limiter, client, 3, THREE_A_MINUTE)
+    budgets = [RateCheck(ip, "test", FIVE_A_MINUTE), RateCheck(client, "test", THREE_A_MINUTE)]
+
+    taken = await rate_limiter.limiter.take(budgets, [1, 1], [3, 0])
+
+    assert [t.count for t in taken] == [0, 0]
+    count, decision = await take(rate_limiter, ip, FIVE_A_MINUTE, 5)
+    assert (count, decision.remaining) == (4, 0)  # 1 of the 4 spent, 3 given back
+
+
+async def test_take_is_all_or_nothing_over_several_budgets(rate_limiter: RateCase) -> None:
+    ip, client = key(), key()
+    await burst(rate_limiter, client, 3, THREE_A_MINUTE, "api")
+    budgets = [RateCheck(ip, "all", FIVE_A_MINUTE), RateCheck(client, "api", THREE_A_MINUTE)]
+
+    taken = await rate_limiter.limiter.take(budgets, [4, 4], [0, 0])
+
+    assert [t.count for t in taken] == [0, 0]
+    assert [t.decision.allowed for t in taken] == [True, False]
+    fresh = await hit(rate_limiter, ip, FIVE_A_MINUTE, "all")
+    assert (fresh.allowed, fresh.remaining) == (True, 4)
+
+
+class Counted:
+    """A store, counting the calls that reach it (each one round trip to a shared store)."""
+
+    def __init__(self, store: RateLimiter) -> None:
+        self.store, self.asked = store, 0
+
+    async def hit_all(self, checks: Sequence[RateCheck]) -> RateDecision:
+        self.asked += 1
+        return await self.store.hit_all(checks)
+
+    async def take(
+        self, checks: Sequence[RateCheck], wants: Sequence[int], backs: Sequence[int]
+    ) -> list[Taken]:
+        self.asked += 1
+        return await self.store.take(checks, wants, backs)
+
+    async def refund(self, checks: Sequence[RateCheck]) -> None:
+        await self.store.refund(checks)
+
+
+async def test_replicas_leasing_from_one_store_admit_exactly_the_budget(
+    rate_limiter: RateCase,
+) -> None:
+    store = Counted(rate_limiter.limiter)
+    replicas = [LeasedLimiter(store, rate_limiter.clock) for _ in range(2)]
+    limit = RateLimit(count=300, period=3600)
+    checks = [RateCheck(key(), "chat", limit)]
+    allowed = 0
+    for i in range(400):
+        allowed += (await replicas[i % 2].hit_all(checks)).allowed
+
+    # 300 at once, and one every 12 s after: the test is over long before the next.
+    assert allowed == limit.count
+    assert store.asked < 400  # while the budget had room, requests were leased
 
 
 class TokenBucket:

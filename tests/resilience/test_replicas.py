@@ -86,6 +86,20 @@ async def test_replicas_share_one_rate_budget(replicas: Replicas) -> None:
         assert refused.headers["ratelimit-remaining"] == "0"
 
 
+async def test_replicas_leasing_a_budget_admit_exactly_it(replicas: Replicas) -> None:
+    # 200 an hour: room enough for each replica to lease requests (one Redis round trip for
+    # several), and one request back only every 18 s, long after this test.
+    async with replicas(rate_limit_enabled=True, rate_limit_api="200/hour") as (a, b):
+        alice = await sign_up(a, "alice@example.com")
+        statuses = [
+            (await replica.get("/api/characters", headers=alice.headers)).status_code
+            for replica in [a, a, a, b, b] * 50
+        ]
+        assert statuses.count(200) == 200
+        assert set(statuses) == {200, 429}
+        assert statuses[-10:] == [429] * 10
+
+
 async def test_a_rotated_key_dies_on_every_replica_at_once(replicas: Replicas) -> None:
     async with replicas() as (a, b):
         alice = await sign_up(a, "alice@example.com")

@@ -38,6 +38,7 @@ from fastwrap.container.resources import (
     open_provider_client,
     open_storage,
     open_usage_recorder,
+    request_limiter,
 )
 from fastwrap.domain.access import AccessService
 from fastwrap.domain.budgets import BudgetGuard
@@ -273,7 +274,7 @@ class Container(containers.DeclarativeContainer):
         jobs=providers.Singleton(JobService, storage.provided.jobs),
         worker=job_worker,
         health=health_service,
-        rate_limiter=live_state.provided.rate_limiter,
+        rate_limiter=providers.Singleton(request_limiter, live_state, clock, settings),
         internal_key=providers.Singleton(
             InternalKey, providers.Callable(_secret, settings.provided.fastwrap_api_key)
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from fastwrap.adapters.bundles import LiveState, Storage
@@ -24,11 +25,13 @@ from fastwrap.domain.logins import LimitedLogins
 from fastwrap.domain.memory import MemoryDefaults, MemoryService
 from fastwrap.domain.metering import AccountedChatModel
 from fastwrap.domain.model import MemorySettings, RateLimit
+from fastwrap.domain.rate_leases import LeasedLimiter
 from fastwrap.domain.recorder import UsageRecorder
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.embeddings import Embedder
 from fastwrap.ports.llm import ChatModel
 from fastwrap.ports.memory import MemoryStore
+from fastwrap.ports.rate_limit import RateLimiter
 from fastwrap.ports.schema import SchemaAdmin
 from fastwrap.ports.usage import UsageLedger
 from fastwrap.settings import Settings
@@ -277,6 +280,15 @@ def account_chat_model(
         default_model=label,
         labels=routed.labels if isinstance(routed, ModelRouter) else None,
     )
+
+
+def request_limiter(live: LiveState, clock: Clock, settings: Settings) -> RateLimiter:
+    """The requests' limiter (SPEC §8): Redis's counters, leased a few requests at a time
+    (domain/rate_leases.py); the in-process counters need no round trip, so no lease."""
+    if settings.redis_dsn is None or settings.rate_limit_lease_ms == 0:
+        return live.rate_limiter
+    lifetime = timedelta(milliseconds=settings.rate_limit_lease_ms)
+    return LeasedLimiter(live.rate_limiter, clock, lifetime)
 
 
 def _logins(clients: ClientService, live: LiveState, settings: Settings) -> LimitedLogins:

@@ -62,18 +62,26 @@ class Gcra:
 
     def step(self, tat: int | None, now: int) -> tuple[int | None, RateDecision]:
         """The new TAT (None when refused: a refused request costs nothing) and the decision."""
+        new_tat, _, decision = self.take(tat, now, want=1)
+        return new_tat, decision
+
+    def take(self, tat: int | None, now: int, want: int) -> tuple[int | None, int, RateDecision]:
+        """Count this request and up to `want` - 1 more for later, as many as the budget has
+        room for now: the new TAT (None when refused), how many were counted (0 when
+        refused) and the decision once they were."""
         start = now if tat is None or tat < now else tat
         allow_at = start - self.tolerance_us
         if now < allow_at:
-            return None, self.refused(reset_us=start - now, retry_us=allow_at - now)
-        new_tat = start + self.interval_us
-        return new_tat, self.allowed(reset_us=new_tat - now)
+            return None, 0, self.refused(reset_us=start - now, retry_us=allow_at - now)
+        count = min(max(1, want), (now - allow_at) // self.interval_us + 1)
+        new_tat = start + count * self.interval_us
+        return new_tat, count, self.allowed(reset_us=new_tat - now)
 
-    def refund(self, tat: int | None, now: int) -> int | None:
-        """The TAT once one spent request is given back; None: the budget is full again."""
+    def refund(self, tat: int | None, now: int, count: int = 1) -> int | None:
+        """The TAT once `count` spent requests are given back; None: the budget is full again."""
         if tat is None:
             return None
-        back = tat - self.interval_us
+        back = tat - count * self.interval_us
         return back if back > now else None
 
     def allowed(self, reset_us: int) -> RateDecision:
@@ -95,6 +103,15 @@ class Gcra:
             reset_after=reset_us / 1_000_000,
             retry_after=retry_us / 1_000_000,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """What one budget counted for a request (`RateLimiter.take`): `count` requests, this one
+    and those kept for later (0 when the request was refused), and its decision once counted."""
+
+    count: int
+    decision: RateDecision
 
 
 def reported(decisions: Sequence[RateDecision]) -> RateDecision:

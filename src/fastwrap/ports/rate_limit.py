@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from fastwrap.domain.model import RateDecision
-from fastwrap.domain.rate_limits import RateCheck
+from fastwrap.domain.rate_limits import RateCheck, Taken
 
 
 class RateLimiter(Protocol):
@@ -15,6 +15,16 @@ class RateLimiter(Protocol):
         refuses it (a refused request costs nothing). The decision is `reported()`'s: the
         refusal with the longest wait, else the budget with the fewest requests left.
         Raises Unavailable when the counters cannot be reached."""
+        ...
+
+    async def take(
+        self, checks: Sequence[RateCheck], wants: Sequence[int], backs: Sequence[int]
+    ) -> list[Taken]:
+        """`hit_all`, counting up to `wants[i]` requests against budget i (this one and some
+        kept for later, as many as it has room for now) after giving back `backs[i]` it counted
+        earlier and nobody will use. All or nothing: when any budget refuses, nothing is
+        counted and every `count` is 0; what was to be given back is given back all the same.
+        One `Taken` per check, in order."""
         ...
 
     async def refund(self, checks: Sequence[RateCheck]) -> None:

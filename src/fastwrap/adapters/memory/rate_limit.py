@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from fastwrap.domain.model import RateDecision
-from fastwrap.domain.rate_limits import Gcra, RateCheck, micros, reported
+from fastwrap.domain.rate_limits import Gcra, RateCheck, Taken, micros, reported
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.rate_limit import RateLimiter
 
@@ -24,14 +25,32 @@ class InMemoryRateLimiter(RateLimiter):
         self._size_after_sweep = 0
 
     async def hit_all(self, checks: Sequence[RateCheck]) -> RateDecision:
+        taken = await self.take(checks, [1] * len(checks), [0] * len(checks))
+        return reported([t.decision for t in taken])
+
+    async def take(
+        self, checks: Sequence[RateCheck], wants: Sequence[int], backs: Sequence[int]
+    ) -> list[Taken]:
         now = micros(self._clock.now())
         self._maybe_sweep(now)
-        steps = [Gcra.of(c.limit).step(self._tats.get((c.owner, c.name)), now) for c in checks]
-        spent = [(c, tat) for c, (tat, _) in zip(checks, steps, strict=True) if tat is not None]
-        if len(spent) == len(checks):  # all or nothing
-            for check, tat in spent:
-                self._tats[check.owner, check.name] = tat
-        return reported([decision for _, decision in steps])
+        budgets = [(check.owner, check.name) for check in checks]
+        given_back: list[int | None] = []
+        steps = []
+        for check, budget, want, back in zip(checks, budgets, wants, backs, strict=True):
+            gcra = Gcra.of(check.limit)
+            tat = self._tats.get(budget)
+            given_back.append(gcra.refund(tat, now, back) if back else tat)
+            steps.append(gcra.take(given_back[-1], now, want))
+        if all(count for _, count, _ in steps):  # all or nothing
+            for budget, (tat, _, _) in zip(budgets, steps, strict=True):
+                self._tats[budget] = cast(int, tat)
+            return [Taken(count, decision) for _, count, decision in steps]
+        for budget, back, tat in zip(budgets, backs, given_back, strict=True):
+            if back and tat is None:
+                self._tats.pop(budget, None)
+            elif back and tat is not None:
+                self._tats[budget] = tat
+        return [Taken(0, decision) for _, _, decision in steps]
 
     async def refund(self, checks: Sequence[RateCheck]) -> None:
         now = micros(self._clock.now())

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from redis.asyncio.cluster import RedisCluster
 
@@ -28,37 +29,54 @@ from fastwrap.adapters.redis.client import (
     checked_prefix,
 )
 from fastwrap.domain.model import RateDecision
-from fastwrap.domain.rate_limits import Gcra, RateCheck, reported
+from fastwrap.domain.rate_limits import Gcra, RateCheck, Taken, reported
 from fastwrap.ports.rate_limit import RateLimiter
 
 RATE_KEYS = "rl:"  # after the key prefix: each key holds one budget's TAT in µs
 
-# ARGV: interval and tolerance (µs) per key. Returns {1 if spent else 0, then per key the TAT
-# before this request, relative to now (µs, never negative)}. Lua numbers are doubles:
-# microseconds since 1970 (~2^51) are still exact integers.
-HIT_ALL = """
+# ARGV per key: interval, tolerance (µs), how many requests to count (this one and some kept
+# for later: as many as fit, at least this one) and how many counted earlier to give back first
+# (given back even when the request is refused).
+# Returns {1 if counted else 0, then per key the TAT once given back, before this request,
+# relative to now (µs, never negative)}: the domain's arithmetic recomputes the rest. Lua
+# numbers are doubles: microseconds since 1970 (~2^51) are still exact integers.
+TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local reply = {1}
 local new_tats = {}
 for i, key in ipairs(KEYS) do
-  local tolerance = tonumber(ARGV[2 * i])
-  local tat = tonumber(redis.call('GET', key) or now)
+  local interval = tonumber(ARGV[4 * i - 3])
+  local tolerance = tonumber(ARGV[4 * i - 2])
+  local tat = tonumber(redis.call('GET', key) or now) - tonumber(ARGV[4 * i]) * interval
   if tat < now then tat = now end
   if now < tat - tolerance then reply[1] = 0 end
   reply[i + 1] = tat - now
-  new_tats[i] = tat + tonumber(ARGV[2 * i - 1])
+  local count = math.floor((now + tolerance - tat) / interval) + 1
+  if count > tonumber(ARGV[4 * i - 1]) then count = tonumber(ARGV[4 * i - 1]) end
+  new_tats[i] = tat + count * interval
 end
 if reply[1] == 1 then
   for i, key in ipairs(KEYS) do
     local ttl = math.ceil((new_tats[i] - now) / 1000)
     redis.call('SET', key, string.format('%d', new_tats[i]), 'PX', ttl)
   end
+else
+  for i, key in ipairs(KEYS) do
+    if tonumber(ARGV[4 * i]) > 0 then
+      if reply[i + 1] > 0 then
+        local ttl = math.ceil(reply[i + 1] / 1000)
+        redis.call('SET', key, string.format('%d', now + reply[i + 1]), 'PX', ttl)
+      else
+        redis.call('DEL', key)
+      end
+    end
+  end
 end
 return reply
 """
 
-# ARGV: the interval (µs) per key. Moves each TAT back by one request; a full budget is dropped.
+# ARGV: per key, the µs to move its TAT back (the interval times the requests given back).
 REFUND = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -81,7 +99,7 @@ class RedisRateLimiter(RateLimiter):
     def __init__(self, client: RedisClient, key_prefix: str = DEFAULT_KEY_PREFIX) -> None:
         self._client = client
         self._keys = checked_prefix(key_prefix) + RATE_KEYS
-        self._hit = client.register_script(HIT_ALL)
+        self._take = client.register_script(TAKE)
         self._refund = client.register_script(REFUND)
         self._outage = Outage("rate limiter")
 
@@ -89,40 +107,72 @@ class RedisRateLimiter(RateLimiter):
         return f"{self._keys}{{{check.owner}}}:{check.name}"
 
     async def hit_all(self, checks: Sequence[RateCheck]) -> RateDecision:
-        groups = self._by_slot(checks)
+        taken = await self.take(checks, [1] * len(checks), [0] * len(checks))
+        return reported([t.decision for t in taken])
+
+    async def take(
+        self, checks: Sequence[RateCheck], wants: Sequence[int], backs: Sequence[int]
+    ) -> list[Taken]:
+        asks = [_Ask(*ask) for ask in zip(checks, wants, backs, strict=True)]
+        groups = self._by_slot(asks)
         with self._outage.watch():
             if len(groups) == 1:
-                replies = [await self._hit_group(groups[0])]
+                replies = [await self._take_group(groups[0])]
             else:
-                replies = list(await asyncio.gather(*map(self._hit_group, groups)))
-                spent = [group for group, (ok, _) in zip(groups, replies, strict=True) if ok]
-                if len(spent) < len(groups):
-                    await asyncio.gather(*map(self._refund_group, spent))
-        return reported([decision for _, decisions in replies for decision in decisions])
+                replies = list(await asyncio.gather(*map(self._take_group, groups)))
+                if not all(taken[0].count for taken in replies):  # all or nothing
+                    spent = [(g, t) for g, t in zip(groups, replies, strict=True) if t[0].count]
+                    await asyncio.gather(
+                        *(self._refund_group(g, [x.count for x in t]) for g, t in spent)
+                    )
+                    replies = [[Taken(0, t.decision) for t in taken] for taken in replies]
+        found: dict[int, Taken] = {}  # by the ask's identity: a cluster answers per slot
+        for group, taken in zip(groups, replies, strict=True):
+            found.update((id(ask), t) for ask, t in zip(group, taken, strict=True))
+        return [found[id(ask)] for ask in asks]
 
     async def refund(self, checks: Sequence[RateCheck]) -> None:
+        groups = self._by_slot([_Ask(check, 1, 0) for check in checks])
         with self._outage.watch():
-            await asyncio.gather(*map(self._refund_group, self._by_slot(checks)))
+            await asyncio.gather(*(self._refund_group(g, [1] * len(g)) for g in groups))
 
-    def _by_slot(self, checks: Sequence[RateCheck]) -> list[list[RateCheck]]:
+    def _by_slot(self, asks: list[_Ask]) -> list[list[_Ask]]:
         """One group on a single Redis; on a cluster, one per slot (the keys of one script)."""
         client = self._client
         if not isinstance(client, RedisCluster):
-            return [list(checks)]
-        groups: dict[int, list[RateCheck]] = {}
-        for check in checks:
-            groups.setdefault(client.keyslot(self.key(check)), []).append(check)
+            return [asks]
+        groups: dict[int, list[_Ask]] = {}
+        for ask in asks:
+            groups.setdefault(client.keyslot(self.key(ask.check)), []).append(ask)
         return list(groups.values())
 
-    async def _hit_group(self, checks: list[RateCheck]) -> tuple[bool, list[RateDecision]]:
-        gcras = [Gcra.of(check.limit) for check in checks]
-        args = [n for gcra in gcras for n in (gcra.interval_us, gcra.tolerance_us)]
-        reply = await self._hit(keys=[self.key(check) for check in checks], args=args)
-        # The script said whether all were allowed; the decisions are the domain's arithmetic
-        # on the TATs it read, with "now" as zero.
-        decisions = [gcra.step(int(tat), 0)[1] for gcra, tat in zip(gcras, reply[1:], strict=True)]
-        return bool(int(reply[0])), decisions
+    async def _take_group(self, asks: list[_Ask]) -> list[Taken]:
+        gcras = [Gcra.of(ask.check.limit) for ask in asks]
+        args = [
+            n
+            for gcra, ask in zip(gcras, asks, strict=True)
+            for n in (gcra.interval_us, gcra.tolerance_us, max(1, ask.want), max(0, ask.back))
+        ]
+        reply = await self._take(keys=[self.key(ask.check) for ask in asks], args=args)
+        # The script said whether all were counted; the counts and decisions are the domain's
+        # arithmetic on the TATs it read, with "now" as zero.
+        steps = [
+            gcra.take(int(tat), 0, max(1, ask.want))
+            for gcra, ask, tat in zip(gcras, asks, reply[1:], strict=True)
+        ]
+        counted = bool(int(reply[0]))
+        return [Taken(count if counted else 0, decision) for _, count, decision in steps]
 
-    async def _refund_group(self, checks: list[RateCheck]) -> None:
-        args = [Gcra.of(check.limit).interval_us for check in checks]
-        await self._refund(keys=[self.key(check) for check in checks], args=args)
+    async def _refund_group(self, asks: list[_Ask], counts: Sequence[int]) -> None:
+        args = [
+            Gcra.of(ask.check.limit).interval_us * count
+            for ask, count in zip(asks, counts, strict=True)
+        ]
+        await self._refund(keys=[self.key(ask.check) for ask in asks], args=args)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Ask:
+    check: RateCheck
+    want: int
+    back: int

@@ -6,8 +6,9 @@ their client's RATE_LIMIT_CHAT (POST /api/chat) or RATE_LIMIT_API, whichever key
 new key never resets a budget; an end-user token also against RATE_LIMIT_END_USER of its own.
 The credential is resolved here (principal.py: a lookup served from memory, kept in the
 request's state for the route's dependency), so it is looked up once per request. Then every
-budget is checked in one limiter call (one Redis round trip). The most constraining budget is
-reported in the RateLimit-* headers.
+budget is checked in one limiter call: one Redis round trip, or none while this process holds a
+lease of each (domain/rate_leases.py). The most constraining budget is reported in the
+RateLimit-* headers.
 """
 
 from __future__ import annotations
