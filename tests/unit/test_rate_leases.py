@@ -9,10 +9,13 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fastwrap.adapters.memory.live_state import memory_live_state
 from fastwrap.adapters.memory.rate_limit import InMemoryRateLimiter
+from fastwrap.container.resources import request_limiter
 from fastwrap.domain.model import RateDecision, RateLimit
 from fastwrap.domain.rate_leases import LeasedLimiter
 from fastwrap.domain.rate_limits import Gcra, RateCheck, Taken, micros
+from tests.support.app import hermetic_settings
 from tests.support.clock import ManualClock
 
 AMPLE = RateLimit.parse("1000000/second")
@@ -185,3 +188,18 @@ async def test_replicas_never_admit_more_than_the_budget_stretched_by_one_lifeti
         for j in range(i, len(admitted)):
             window = admitted[j] - start + lifetime_us
             assert j - i + 1 <= limit.count + window // gcra.interval_us
+
+
+def test_with_redis_the_requests_limiter_leases_and_without_it_does_not() -> None:
+    clock = ManualClock()
+    live = memory_live_state(clock, lock_wait_seconds=1, max_messages=10)
+
+    redis = request_limiter(live, clock, hermetic_settings(redis_url="redis://127.0.0.1:6379/0"))
+    off = request_limiter(
+        live, clock, hermetic_settings(redis_url="redis://127.0.0.1:6379/0", rate_limit_lease_ms=0)
+    )
+    in_process = request_limiter(live, clock, hermetic_settings())
+
+    assert isinstance(redis, LeasedLimiter)
+    assert off is live.rate_limiter
+    assert in_process is live.rate_limiter

@@ -122,6 +122,7 @@ class LeasedLimiter(RateLimiter):
             meanwhile = self._leases.get(budget)
             if meanwhile is not None and meanwhile is not before:  # a concurrent request's
                 lease.left += meanwhile.give_back()
+                lease.expires_at = min(lease.expires_at, meanwhile.expires_at)
             self._leases[budget] = lease
         return reported([lease.spend(now) for lease in fresh])
 
