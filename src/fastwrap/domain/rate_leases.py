@@ -27,7 +27,6 @@ refund of a leased request would be a second refund.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,7 +37,7 @@ from fastwrap.ports.clock import Clock
 from fastwrap.ports.rate_limit import RateLimiter
 
 DEFAULT_LIFETIME = timedelta(milliseconds=50)
-MAX_LEASE = 64  # requests of one budget kept for later, at most
+MAX_LEASE = 256  # requests of one budget counted by one lease, at most
 SHARE = 16  # a lease takes at most this fraction (1/SHARE) of what its budget has left
 
 type Budget = tuple[str, str]  # (owner, name)
@@ -64,10 +63,13 @@ class _Lease:
         self.left -= 1
         self.used += 1
         elapsed = (now - self.taken_at) / 1_000_000
-        return dataclasses.replace(
-            self.decision,
-            remaining=self.decision.remaining + self.left,
-            reset_after=max(0.0, self.decision.reset_after - elapsed),
+        decision = self.decision
+        return RateDecision(
+            allowed=True,
+            limit=decision.limit,
+            remaining=decision.remaining + self.left,
+            reset_after=max(0.0, decision.reset_after - elapsed),
+            retry_after=0.0,
         )
 
     def give_back(self) -> int:

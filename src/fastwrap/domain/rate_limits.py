@@ -11,6 +11,7 @@ agree exactly and no float rounding ever grants or refuses a request at a bounda
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import re
@@ -126,6 +127,7 @@ def reported(decisions: Sequence[RateDecision]) -> RateDecision:
     return min(decisions, key=lambda d: d.remaining)
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and the same few addresses ask again and again
 def ip_owner(address: str) -> str:
     """Whose budget an IP spends: an IPv4 address its own, an IPv6 address its /64's.
 
