@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from fractions import Fraction
 from uuid import uuid4
 
@@ -13,9 +12,9 @@ from hypothesis import strategies as st
 from fastwrap.adapters.memory.rate_limit import InMemoryRateLimiter
 from fastwrap.domain.model import RateDecision, RateLimit
 from fastwrap.domain.rate_leases import LeasedLimiter
-from fastwrap.domain.rate_limits import RateCheck, Taken, micros
-from fastwrap.ports.rate_limit import RateLimiter
+from fastwrap.domain.rate_limits import RateCheck, micros
 from tests.support.clock import ManualClock
+from tests.support.limiters import Counted
 from tests.support.redis import RateCase
 
 FIVE_A_MINUTE = RateLimit(count=5, period=60)  # one request every 12 s, bursts of 5
@@ -267,26 +266,6 @@ async def test_take_is_all_or_nothing_over_several_budgets(rate_limiter: RateCas
     assert [t.decision.allowed for t in taken] == [True, False]
     fresh = await hit(rate_limiter, ip, FIVE_A_MINUTE, "all")
     assert (fresh.allowed, fresh.remaining) == (True, 4)
-
-
-class Counted:
-    """A store, counting the calls that reach it (each one round trip to a shared store)."""
-
-    def __init__(self, store: RateLimiter) -> None:
-        self.store, self.asked = store, 0
-
-    async def hit_all(self, checks: Sequence[RateCheck]) -> RateDecision:
-        self.asked += 1
-        return await self.store.hit_all(checks)
-
-    async def take(
-        self, checks: Sequence[RateCheck], wants: Sequence[int], backs: Sequence[int]
-    ) -> list[Taken]:
-        self.asked += 1
-        return await self.store.take(checks, wants, backs)
-
-    async def refund(self, checks: Sequence[RateCheck]) -> None:
-        await self.store.refund(checks)
 
 
 async def test_replicas_leasing_from_one_store_admit_exactly_the_budget(

@@ -17,6 +17,7 @@ from fastwrap.domain.rate_leases import LeasedLimiter
 from fastwrap.domain.rate_limits import Gcra, RateCheck, Taken, micros
 from tests.support.app import hermetic_settings
 from tests.support.clock import ManualClock
+from tests.support.limiters import Counted
 
 AMPLE = RateLimit.parse("1000000/second")
 LIFETIME = timedelta(milliseconds=50)
@@ -34,20 +35,6 @@ class YieldingStore(InMemoryRateLimiter):
         return taken
 
 
-class CountingStore(InMemoryRateLimiter):
-    """The in-process store, counting the round trips a shared one would cost."""
-
-    def __init__(self, clock: ManualClock) -> None:
-        super().__init__(clock)
-        self.asked = 0
-
-    async def take(
-        self, checks: Sequence[RateCheck], wants: Sequence[int], backs: Sequence[int]
-    ) -> list[Taken]:
-        self.asked += 1
-        return await super().take(checks, wants, backs)
-
-
 def budget(limit: RateLimit, owner: str = "client:a") -> list[RateCheck]:
     return [RateCheck(owner, "chat", limit)]
 
@@ -58,7 +45,7 @@ async def hits(limiter: LeasedLimiter, checks: list[RateCheck], n: int) -> list[
 
 async def test_an_ample_budget_is_asked_once_per_lease_and_leases_double() -> None:
     clock = ManualClock()
-    store = CountingStore(clock)
+    store = Counted(InMemoryRateLimiter(clock))
 
     await hits(LeasedLimiter(store, clock, LIFETIME), budget(AMPLE), 100)
 
@@ -67,7 +54,9 @@ async def test_an_ample_budget_is_asked_once_per_lease_and_leases_double() -> No
 
 async def test_at_one_instant_it_reports_what_the_store_alone_would() -> None:
     clock = ManualClock()
-    leased = await hits(LeasedLimiter(CountingStore(clock), clock, LIFETIME), budget(AMPLE), 300)
+    leased = await hits(
+        LeasedLimiter(Counted(InMemoryRateLimiter(clock)), clock, LIFETIME), budget(AMPLE), 300
+    )
     store = InMemoryRateLimiter(clock)
     alone = [await store.hit_all(budget(AMPLE)) for _ in range(300)]
 
@@ -77,7 +66,7 @@ async def test_at_one_instant_it_reports_what_the_store_alone_would() -> None:
 
 async def test_a_small_budget_is_asked_on_every_request_exactly() -> None:
     clock = ManualClock()
-    store, alone = CountingStore(clock), InMemoryRateLimiter(clock)
+    store, alone = Counted(InMemoryRateLimiter(clock)), InMemoryRateLimiter(clock)
     limiter, limit = LeasedLimiter(store, clock, LIFETIME), RateLimit.parse("25/minute")
 
     leased = await hits(limiter, budget(limit), 30)
@@ -90,7 +79,7 @@ async def test_a_small_budget_is_asked_on_every_request_exactly() -> None:
 
 async def test_an_expired_lease_is_not_spent_and_its_rest_is_given_back() -> None:
     clock = ManualClock()
-    store = CountingStore(clock)
+    store = Counted(InMemoryRateLimiter(clock))
     limit = RateLimit(count=3200, period=3600)  # leases of up to 3200 / 16
     limiter = LeasedLimiter(store, clock, LIFETIME)
     await hits(limiter, budget(limit), 4)  # leases of 1, 2 and 4: 3 of the last unused
@@ -108,7 +97,7 @@ async def test_an_expired_lease_is_not_spent_and_its_rest_is_given_back() -> Non
 async def test_a_refusal_is_the_store_s_and_the_budget_comes_back() -> None:
     clock = ManualClock()
     limit = RateLimit(count=40, period=60)
-    limiter = LeasedLimiter(CountingStore(clock), clock, LIFETIME)
+    limiter = LeasedLimiter(Counted(InMemoryRateLimiter(clock)), clock, LIFETIME)
 
     decisions = await hits(limiter, budget(limit), 45)
 
@@ -122,7 +111,7 @@ async def test_a_refusal_is_the_store_s_and_the_budget_comes_back() -> None:
 
 async def test_one_request_spends_from_every_budget_or_none() -> None:
     clock = ManualClock()
-    store = CountingStore(clock)
+    store = Counted(InMemoryRateLimiter(clock))
     limiter = LeasedLimiter(store, clock, LIFETIME)
     tight = RateLimit(count=2, period=60)
     both = [RateCheck("ip:1", "all", AMPLE), RateCheck("client:a", "chat", tight)]

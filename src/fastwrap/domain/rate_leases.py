@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from fastwrap.domain.model import RateDecision
-from fastwrap.domain.rate_limits import RateCheck, Taken, micros, reported
+from fastwrap.domain.rate_limits import Budget, RateCheck, Taken, micros, reported
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.rate_limit import RateLimiter
 
@@ -40,21 +40,18 @@ DEFAULT_LIFETIME = timedelta(milliseconds=50)
 MAX_LEASE = 256  # requests of one budget counted by one lease, at most
 SHARE = 16  # a lease takes at most this fraction (1/SHARE) of what its budget has left
 
-type Budget = tuple[str, str]  # (owner, name)
-
 
 @dataclass(slots=True)
 class _Lease:
     left: int  # counted by the store, not used yet
     used: int
-    size: int
     taken_at: int  # µs
     expires_at: int
     decision: RateDecision  # the store's, once it counted the whole lease
 
     @classmethod
     def of(cls, taken: Taken, now: int, lifetime_us: int) -> _Lease:
-        return cls(taken.count, 0, taken.count, now, now + lifetime_us, taken.decision)
+        return cls(taken.count, 0, now, now + lifetime_us, taken.decision)
 
     def usable(self, now: int) -> bool:
         return self.left > 0 and now < self.expires_at
@@ -103,7 +100,7 @@ class LeasedLimiter(RateLimiter):
 
     async def hit_all(self, checks: Sequence[RateCheck]) -> RateDecision:
         now = micros(self._clock.now())
-        budgets = [(check.owner, check.name) for check in checks]
+        budgets = [check.budget for check in checks]
         leases = [self._leases.get(budget) for budget in budgets]
         if all(lease is not None and lease.usable(now) for lease in leases):
             return reported([lease.spend(now) for lease in leases if lease is not None])

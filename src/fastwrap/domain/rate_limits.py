@@ -26,6 +26,8 @@ MICROSECOND = timedelta(microseconds=1)
 IPV6_BUDGET_PREFIX = 64  # one budget per /64: what one subscriber usually gets
 _OWNER_RE = re.compile(r"^[A-Za-z0-9:._/-]{1,128}$")
 
+type Budget = tuple[str, str]  # (owner, name): one budget's identity, whatever its limit
+
 
 def micros(moment: datetime) -> int:
     return (moment - EPOCH) // MICROSECOND
@@ -44,6 +46,10 @@ class RateCheck:
     def __post_init__(self) -> None:
         if not _OWNER_RE.fullmatch(self.owner) or not _OWNER_RE.fullmatch(self.name):
             raise ValueError(f"rate budget {self.owner!r}/{self.name!r} has unsafe characters")
+
+    @property
+    def budget(self) -> Budget:
+        return self.owner, self.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
 from fastwrap.domain.model import RateDecision
-from fastwrap.domain.rate_limits import Gcra, RateCheck, Taken, micros, reported
+from fastwrap.domain.rate_limits import Budget, Gcra, RateCheck, Taken, micros, reported
 from fastwrap.ports.clock import Clock
 from fastwrap.ports.rate_limit import RateLimiter
 
 SWEEP_EVERY_US = 60_000_000
-
-type Budget = tuple[str, str]  # (owner, name)
 
 
 class InMemoryRateLimiter(RateLimiter):
@@ -33,34 +30,32 @@ class InMemoryRateLimiter(RateLimiter):
     ) -> list[Taken]:
         now = micros(self._clock.now())
         self._maybe_sweep(now)
-        budgets = [(check.owner, check.name) for check in checks]
         given_back: list[int | None] = []
         steps = []
-        for check, budget, want, back in zip(checks, budgets, wants, backs, strict=True):
+        for check, want, back in zip(checks, wants, backs, strict=True):
             gcra = Gcra.of(check.limit)
-            tat = self._tats.get(budget)
+            tat = self._tats.get(check.budget)
             given_back.append(gcra.refund(tat, now, back) if back else tat)
             steps.append(gcra.take(given_back[-1], now, want))
-        if all(count for _, count, _ in steps):  # all or nothing
-            for budget, (tat, _, _) in zip(budgets, steps, strict=True):
-                self._tats[budget] = cast(int, tat)
-            return [Taken(count, decision) for _, count, decision in steps]
-        for budget, back, tat in zip(budgets, backs, given_back, strict=True):
-            if back and tat is None:
-                self._tats.pop(budget, None)
-            elif back and tat is not None:
-                self._tats[budget] = tat
-        return [Taken(0, decision) for _, _, decision in steps]
+        counted = all(count for _, count, _ in steps)  # all or nothing
+        for check, back, tat, (new_tat, _, _) in zip(checks, backs, given_back, steps, strict=True):
+            if counted:
+                self._put(check.budget, new_tat)
+            elif back:  # refused, but what was to be given back is
+                self._put(check.budget, tat)
+        return [Taken(count if counted else 0, decision) for _, count, decision in steps]
 
     async def refund(self, checks: Sequence[RateCheck]) -> None:
         now = micros(self._clock.now())
         for check in checks:
-            budget = (check.owner, check.name)
-            back = Gcra.of(check.limit).refund(self._tats.get(budget), now)
-            if back is None:
-                self._tats.pop(budget, None)
-            else:
-                self._tats[budget] = back
+            self._put(check.budget, Gcra.of(check.limit).refund(self._tats.get(check.budget), now))
+
+    def _put(self, budget: Budget, tat: int | None) -> None:
+        """A budget's new TAT; None: it is full again, so it is forgotten."""
+        if tat is None:
+            self._tats.pop(budget, None)
+        else:
+            self._tats[budget] = tat
 
     def _maybe_sweep(self, now: int) -> None:
         grown = len(self._tats) >= 2 * max(self._size_after_sweep, 1024)

@@ -117,15 +117,14 @@ class RedisRateLimiter(RateLimiter):
         groups = self._by_slot(asks)
         with self._outage.watch():
             if len(groups) == 1:
-                replies = [await self._take_group(groups[0])]
-            else:
-                replies = list(await asyncio.gather(*map(self._take_group, groups)))
-                if not all(taken[0].count for taken in replies):  # all or nothing
-                    spent = [(g, t) for g, t in zip(groups, replies, strict=True) if t[0].count]
-                    await asyncio.gather(
-                        *(self._refund_group(g, [x.count for x in t]) for g, t in spent)
-                    )
-                    replies = [[Taken(0, t.decision) for t in taken] for taken in replies]
+                return await self._take_group(groups[0])
+            replies = list(await asyncio.gather(*map(self._take_group, groups)))
+            if not all(taken[0].count for taken in replies):  # all or nothing
+                spent = [(g, t) for g, t in zip(groups, replies, strict=True) if t[0].count]
+                await asyncio.gather(
+                    *(self._refund_group(g, [x.count for x in t]) for g, t in spent)
+                )
+                replies = [[Taken(0, t.decision) for t in taken] for taken in replies]
         found: dict[int, Taken] = {}  # by the ask's identity: a cluster answers per slot
         for group, taken in zip(groups, replies, strict=True):
             found.update((id(ask), t) for ask, t in zip(group, taken, strict=True))
