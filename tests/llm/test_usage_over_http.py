@@ -41,7 +41,9 @@ async def api(
         model="gpt-4o-mini",
         model_key=KEY,
         model_base_url=openai_stub.base_url,
-        model_timeout_seconds=1.0,
+        # No test here waits for a timeout: 20 concurrent turns on a slow machine can take
+        # over a second, and a 504 there would be the machine, not the budget under test.
+        model_timeout_seconds=30.0,
         model_max_retries=0,
         models=MODELS,
         **storage,
