@@ -13,15 +13,17 @@ from starlette.types import Message
 
 from fastwrap.container import make_container
 from fastwrap.entrypoints.http.app import create_app
-from fastwrap.entrypoints.http.asgi import ServedApp
+from fastwrap.entrypoints.http.asgi import GC_THRESHOLDS, ServedApp
 from tests.support.app import hermetic_settings
 
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
+    thresholds = gc.get_threshold()
     gc.unfreeze()
     yield
     gc.unfreeze()  # the test process keeps collecting what the test built
+    gc.set_threshold(*thresholds)
 
 
 async def start_and_stop(app: ServedApp) -> list[Message]:
@@ -62,6 +64,7 @@ async def test_startup_objects_are_frozen_once_the_app_has_started(unfrozen: Non
     started = [m for m in sent if m["type"] == "lifespan.startup.complete"]
     assert len(started) == 1
     assert started[0]["frozen"] - before > 10_000  # the modules and models start-up built
+    assert gc.get_threshold() == GC_THRESHOLDS
     assert sent[-1]["type"] == "lifespan.shutdown.complete"
 
 
@@ -72,7 +75,7 @@ async def test_a_failed_startup_freezes_nothing_and_says_why_in_one_line(
         fastwrap_storage="postgres", database_url="postgresql://nobody@127.0.0.1:1/none"
     )
     app = ServedApp(create_app(make_container(settings)))
-    before = gc.get_freeze_count()
+    before, thresholds = gc.get_freeze_count(), gc.get_threshold()
 
     sent = await start_and_stop(app)
 
@@ -82,3 +85,4 @@ async def test_a_failed_startup_freezes_nothing_and_says_why_in_one_line(
     assert "database unavailable" in failed[0]["message"]
     assert "\n" not in failed[0]["message"]
     assert gc.get_freeze_count() == before
+    assert gc.get_threshold() == thresholds

@@ -39,8 +39,18 @@ class ServedApp:
         await self.app(scope, receive, send_clean)
 
 
+# The collector's thresholds once start-up is frozen (CPython's are 700, 10, 10). A chat turn
+# allocates a few thousand container objects (LangChain messages, the SDK's models, pydantic),
+# almost none of them in cycles: at 700 a turn ran several young collections, each walking
+# the survivors of the requests in flight. 20,000 cut the server's CPU per turn by 10-15%
+# (bench/chat.py --compare, docs/benchmarks.md "Session 8"); the young generation it lets
+# build up is a few MB at most, and cycles are still collected.
+GC_THRESHOLDS = (20_000, 20, 20)
+
+
 def freeze_startup_objects() -> None:
-    """Keep what start-up built (modules, models, pools: ~200k objects) out of every later GC.
+    """Keep what start-up built (modules, models, pools: ~200k objects) out of every later GC,
+    and collect the young generation less often (GC_THRESHOLDS).
 
     They live as long as the process, yet the collector's full passes walked them all: under
     load, a pause of ~60 ms every few seconds (the p99 of a quick request) and a few % of the
@@ -48,6 +58,7 @@ def freeze_startup_objects() -> None:
     """
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def app_from_env() -> ASGIApp:
