@@ -42,7 +42,7 @@ class ServedApp:
 # The collector's thresholds once start-up is frozen (CPython's are 700, 10, 10). A chat turn
 # allocates a few thousand container objects (LangChain messages, the SDK's models, pydantic),
 # almost none of them in cycles: at 700 a turn ran several young collections, each walking
-# the survivors of the requests in flight. 20,000 cut the server's CPU per turn by 10-15%
+# the survivors of the requests in flight. 20,000 cut the server's CPU per turn by 8-16%
 # (bench/chat.py --compare, docs/benchmarks.md "Session 8"); the young generation it lets
 # build up is a few MB at most, and cycles are still collected.
 GC_THRESHOLDS = (20_000, 20, 20)
