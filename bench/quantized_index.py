@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import time
 from typing import Any
 
 import asyncpg
 import numpy as np
-from stack import start_stack
-from vector_data import DIM, TOP_K, clustered, copy_rows, exact_answers, paraphrases, records, texts
-from vector_search import DROP_INDEXES, serve, tenants
+from stack import Stack, start_stack
+from vector_data import DIM, TOP_K, clustered, copy_rows, records, texts, timed
+from vector_search import DROP_INDEXES, INDEXES, build, load_layout
 
 from fastwrap.adapters.langchain.hashing import HASHING_MODEL
 from fastwrap.adapters.postgres.pool import init_connection
@@ -32,11 +31,7 @@ from fastwrap.adapters.postgres.vectors import session_settings
 
 BITS = f"binary_quantize(embedding)::bit({DIM})"
 KINDS = {
-    "half": (
-        f"CREATE INDEX embeddings_embedding_hnsw_half ON embeddings USING hnsw "
-        f"((embedding::halfvec({DIM})) halfvec_cosine_ops) WHERE deleted_at IS NULL",
-        f"embedding::halfvec({DIM}) <=> $1::vector::halfvec({DIM})",
-    ),
+    "half": INDEXES["half"],
     "bq": (
         f"CREATE INDEX embeddings_embedding_hnsw_bq ON embeddings USING hnsw "
         f"(({BITS}) bit_hamming_ops) WHERE deleted_at IS NULL",
@@ -56,40 +51,20 @@ SELECT entity_id FROM (
 """
 
 
-async def searched(
-    conn: asyncpg.Connection, sql: str, target: Any, asked: Any, exact: list[set[str]]
-) -> tuple[float, float]:
-    """(p50 ms, recall@10) of one statement over the queries, after 10 warm-ups."""
-    for query in asked[:10]:
-        await conn.fetch(sql, query, target, HASHING_MODEL)
-    latencies, hits = [], 0
-    for query, answer in zip(asked, exact, strict=True):
-        started = time.perf_counter()
-        rows = await conn.fetch(sql, query, target, HASHING_MODEL)
-        latencies.append((time.perf_counter() - started) * 1000)
-        hits += len({r["entity_id"] for r in rows} & answer)
-    return float(np.median(latencies)), hits / (TOP_K * len(asked))
-
-
 async def kind_lines(
     conn: asyncpg.Connection, kind: str, target: Any, data: dict[str, Any], args: Any
 ) -> list[str]:
     create, order = KINDS[kind]
-    started = time.perf_counter()
-    await conn.execute(create, timeout=None)
-    built = time.perf_counter() - started
-    await conn.execute("VACUUM ANALYZE embeddings", timeout=None)
-    size = await conn.fetchval(
-        "SELECT pg_relation_size(indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = "
-        "i.indexrelid JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'hnsw'"
-    )
-    lines = [f"  index {kind}: built in {built:.1f} s, {size / 1e6:.1f} MB"]
+    lines = [await build(conn, kind, create)]
     for candidates in args.candidates:
         ef = max(args.ef_search, candidates)
         await conn.execute(f"SET hnsw.ef_search = {ef}")
-        p50, recall = await searched(
-            conn, reranked(order, candidates), target, data["asked"], data["exact"]
-        )
+        sql = reranked(order, candidates)
+
+        async def search(query: Any, sql: str = sql) -> set[str]:
+            return {r["entity_id"] for r in await conn.fetch(sql, query, target, HASHING_MODEL)}
+
+        p50, _, recall = await timed(search, data["asked"], data["exact"])
         lines.append(
             f"    re-rank {candidates} (ef_search {ef}): p50 {p50:.2f} ms recall@10 {recall:.3f}"
         )
@@ -99,29 +74,17 @@ async def kind_lines(
     rate = await copy_rows(conn, [(*r[:2], f"load{r[2]}", *r[3:]) for r in more])
     lines.append(f"    raw COPY of {args.load_rows} rows into the indexed table: {rate:.0f} rows/s")
     await conn.execute("DELETE FROM embeddings WHERE entity_id LIKE 'load%'")
-    await conn.execute(KINDS[kind][0].split(" ON ")[0].replace("CREATE INDEX", "DROP INDEX"))
+    for drop in DROP_INDEXES:
+        await conn.execute(drop)
     return lines
 
 
-async def layout(stack: Any, size: int, tenant_count: int, args: Any) -> None:
-    url = await asyncio.to_thread(serve, stack)
-    ids = await tenants(url, tenant_count)
-    rng = np.random.default_rng(size + tenant_count)
-    vectors = clustered(rng, size)
-    owners = [ids[n % tenant_count][0] for n in range(size)]
+async def layout(stack: Stack, size: int, tenant_count: int, args: Any) -> None:
+    ids, data = await load_layout(stack, size, tenant_count, args.queries)
     settings = session_settings(iterative_scan=True, ef_search=args.ef_search)
     conn = await asyncpg.connect(stack.dsn, server_settings=settings)
     await init_connection(conn)
     try:
-        await conn.execute("TRUNCATE embeddings, embedding_terms")
-        for drop in DROP_INDEXES:
-            await conn.execute(drop)
-        await conn.execute("DROP INDEX IF EXISTS embeddings_embedding_hnsw_bq")
-        await copy_rows(conn, records(owners, vectors, texts(rng, size), HASHING_MODEL))
-        mine = np.array([n % tenant_count == 0 for n in range(size)])
-        asked = paraphrases(rng, vectors, rng.choice(np.flatnonzero(mine), args.queries))
-        data = {"asked": asked, "exact": exact_answers(vectors, mine, asked)}
-        print(f"rows={size} tenants={tenant_count} (searched tenant holds {int(mine.sum())})")
         for kind in args.kinds:
             for line in await kind_lines(conn, kind, ids[0][0], data, args):
                 print(line, flush=True)
@@ -129,7 +92,7 @@ async def layout(stack: Any, size: int, tenant_count: int, args: Any) -> None:
         await conn.close()
 
 
-async def run_all(stack: Any, args: Any) -> None:
+async def run_all(stack: Stack, args: Any) -> None:
     for size in args.sizes:
         for tenant_count in args.tenants:
             await layout(stack, size, tenant_count, args)

@@ -78,6 +78,7 @@ INDEXES = {
 DROP_INDEXES = (
     "DROP INDEX IF EXISTS embeddings_embedding_hnsw_half",
     "DROP INDEX IF EXISTS embeddings_embedding_hnsw",
+    "DROP INDEX IF EXISTS embeddings_embedding_hnsw_bq",  # quantized_index.py's
 )
 SETTINGS = session_settings(iterative_scan=True, ef_search=100)  # --ef-search replaces it
 
@@ -218,9 +219,10 @@ def serve(stack: Stack) -> str:
     return url
 
 
-async def build(conn: asyncpg.Connection, kind: str) -> str:
+async def build(conn: asyncpg.Connection, kind: str, create: str) -> str:
+    """Run `create` (one HNSW index), then VACUUM ANALYZE; returns its build time and size."""
     started = time.perf_counter()
-    await conn.execute(INDEXES[kind][0], timeout=None)
+    await conn.execute(create, timeout=None)
     built = time.perf_counter() - started
     await conn.execute("VACUUM ANALYZE embeddings", timeout=None)
     await conn.execute("VACUUM ANALYZE embedding_terms", timeout=None)
@@ -237,7 +239,7 @@ async def kind_figures(
     order = INDEXES[kind][1]
     conn = await asyncpg.connect(stack.dsn, server_settings=SETTINGS)
     await init_connection(conn)
-    lines = [await build(conn, kind)]
+    lines = [await build(conn, kind, INDEXES[kind][0])]
     url = await asyncio.to_thread(serve, stack)
     target = ids[0][0]
     raw_sql = raw_search_sql(order)
@@ -274,7 +276,12 @@ async def kind_figures(
     return lines
 
 
-async def layout(stack: Stack, size: int, tenant_count: int, args: Any) -> None:
+async def load_layout(
+    stack: Stack, size: int, tenant_count: int, queries: int
+) -> tuple[list[tuple[UUID, str]], dict[str, Any]]:
+    """Sign up the tenants, empty `embeddings` of rows and HNSW indexes, COPY `size` clustered
+    rows (tenant n % tenant_count owns row n) and draw `queries` paraphrases of tenant 0's
+    rows with their exact answers, and as many 3-word keyword queries. Prints the layout."""
     url = await asyncio.to_thread(serve, stack)
     ids = await tenants(url, tenant_count)
     rng = np.random.default_rng(size + tenant_count)
@@ -288,14 +295,19 @@ async def layout(stack: Stack, size: int, tenant_count: int, args: Any) -> None:
     rate = await copy_rows(conn, records(owners, vectors, texts(rng, size), HASHING_MODEL))
     await conn.close()
     mine = np.array([n % tenant_count == 0 for n in range(size)])
-    asked = paraphrases(rng, vectors, rng.choice(np.flatnonzero(mine), args.queries))
-    words = [" ".join(f"term{w}" for w in rng.integers(0, 2000, 3)) for _ in range(args.queries)]
+    asked = paraphrases(rng, vectors, rng.choice(np.flatnonzero(mine), queries))
+    words = [" ".join(f"term{w}" for w in rng.integers(0, 2000, 3)) for _ in range(queries)]
     data = {"asked": asked, "exact": exact_answers(vectors, mine, asked), "words": words}
     print(
         f"rows={size} tenants={tenant_count} (searched tenant holds {int(mine.sum())}), "
         f"dim={DIM}: COPY without the HNSW index {rate:.0f} rows/s",
         flush=True,
     )
+    return ids, data
+
+
+async def layout(stack: Stack, size: int, tenant_count: int, args: Any) -> None:
+    ids, data = await load_layout(stack, size, tenant_count, args.queries)
     for kind in args.kinds:
         for line in await kind_figures(stack, ids, kind, data, args):
             print(line, flush=True)
