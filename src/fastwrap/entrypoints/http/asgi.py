@@ -42,9 +42,10 @@ class ServedApp:
 # The collector's thresholds once start-up is frozen (CPython's are 700, 10, 10). A chat turn
 # allocates a few thousand container objects (LangChain messages, the SDK's models, pydantic),
 # almost none of them in cycles: at 700 a turn ran several young collections, each walking
-# the survivors of the requests in flight. 20,000 cut the server's CPU per turn by 8-16%
+# the survivors of the requests in flight. 20,000 cut the server's CPU per turn by 8-16% in
+# two A/Bs on a slow, contended machine and changed it within noise in two on a quicker one
 # (bench/chat.py --compare, docs/benchmarks.md "Session 8"); the young generation it lets
-# build up is a few MB at most, and cycles are still collected.
+# build up is a few MB at most (RSS unchanged), and cycles are still collected.
 GC_THRESHOLDS = (20_000, 20, 20)
 
 
