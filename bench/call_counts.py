@@ -3,9 +3,9 @@
 Both servers start with cProfile ready but off (a `sitecustomize` in a temporary directory on
 their PYTHONPATH: SIGUSR1 switches it on, SIGUSR2 off and writes the stats); after a warm-up,
 wrk drives one connection of chat turns while it is on. Calls per turn repeat within about 1%
-from run to run, whatever else the machine is doing (7,852 and 7,906 for FastWrap, 6,761 and
-6,789 for the floor), unlike CPU time, which cProfile also inflates: its times are printed for
-ranking only.
+from run to run, whatever else the machine is doing (7,852, 7,906 and 7,947 for FastWrap;
+6,761, 6,789 and 6,754 for the floor), unlike CPU time, which cProfile also inflates: its
+times are printed for ranking only.
 
     uv run python bench/call_counts.py [--seconds 6] [--top 25]
 
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from options import experiment_options, extra_env
-from scenario import chat_load, create_tenant, seed_conversations
+from scenario import Tenant, chat_load, create_tenant, seed_conversations
 from stack import Process, Stack, start_stack
 
 PREFIX = "calls-"
@@ -60,21 +60,26 @@ def counts(stats_file: Path, turns: int) -> Counts:
 
 
 def measure(
-    name: str, process: Process, url: str, stack: Stack, tenant: object, args: argparse.Namespace
+    name: str, process: Process, url: str, stack: Stack, tenant: Tenant, args: argparse.Namespace
 ) -> Counts:
-    load = {"prefix": PREFIX, "conversations": 64, "connections": 1}
-    chat_load(url, tenant, stack.workdir, seconds=2, **load)  # type: ignore[arg-type]
+    def turns(seconds: float) -> int:
+        return chat_load(
+            url, tenant, stack.workdir, prefix=PREFIX, conversations=64, connections=1,
+            seconds=seconds,
+        ).requests  # fmt: skip
+
+    turns(2)  # warm-up, not profiled
     os.kill(process.pid, signal.SIGUSR1)
-    result = chat_load(url, tenant, stack.workdir, seconds=args.seconds, **load)  # type: ignore[arg-type]
+    measured = turns(args.seconds)
     os.kill(process.pid, signal.SIGUSR2)
     stats_file = args.out / f"{name}.prof"
     deadline = time.monotonic() + 30
     while not stats_file.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(0.5)  # written whole
-    found = counts(stats_file, result.requests)
+    found = counts(stats_file, measured)
     calls = sum(c for c, _ in found.values())
-    print(f"{name}: {result.requests} turns, {calls:,.0f} calls per turn", flush=True)
+    print(f"{name}: {measured} turns, {calls:,.0f} calls per turn", flush=True)
     return found
 
 

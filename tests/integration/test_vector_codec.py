@@ -11,6 +11,7 @@ from fastwrap.adapters.postgres.pool import init_connection
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
 async def test_postgres_reads_encoded_vectors_as_their_text_form(pg_dsn: str) -> None:
     rng = np.random.default_rng(3)
     conn = await asyncpg.connect(pg_dsn)
