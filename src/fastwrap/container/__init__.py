@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from dependency_injector import containers, providers
 
 from fastwrap.adapters.clock import SystemClock
+from fastwrap.adapters.json_lines import decode_line
 from fastwrap.adapters.langchain.documents import LangChainDocumentReader
 from fastwrap.adapters.observability import (
     make_metrics,
@@ -183,6 +184,7 @@ class Container(containers.DeclarativeContainer):
         loader=storage.provided.snippet_loader,
         embedder=embedder.provided[0],
         clock=clock,
+        decode=decode_line,
     )
     doorbell = providers.Singleton(Doorbell)
     document_service = providers.Singleton(
