@@ -117,9 +117,9 @@ def main() -> None:
     history = {"HISTORY_MAX_MESSAGES": str(args.history)}
     with start_stack() as stack:
         fw_env = history | {"PYTHONPATH": str(hooks), "CALL_COUNTS_OUT": str(args.out / "fw.prof")}
-        if args.fastwrap_src is not None:  # start_fastwrap's src would replace PYTHONPATH
-            fw_env["PYTHONPATH"] += os.pathsep + str(args.fastwrap_src)
-        fw_process, fw_url = stack.start_fastwrap(fw_env | extra_env(args.env))
+        fw_process, fw_url = stack.start_fastwrap(
+            fw_env | extra_env(args.env), src=args.fastwrap_src
+        )
         tenant = create_tenant(fw_url)
         floor_process, floor_url = stack.start_floor(
             tenant.floor_env()

@@ -135,7 +135,10 @@ class Stack:
         port = free_port()
         full_env = self.fastwrap_env(**(env or {}))
         if src is not None:
-            full_env["PYTHONPATH"] = str(src)
+            # First on the path, before whatever the environment puts there (a profiler hook).
+            full_env["PYTHONPATH"] = os.pathsep.join(
+                [str(src), *filter(None, [full_env.get("PYTHONPATH")])]
+            )
         argv = [str(VENV_BIN / "fastwrap"), "serve", "--host", "127.0.0.1", "--port", str(port)]
         process = self.spawn(name, [*argv, "--workers", str(workers)], full_env)
         url = f"http://127.0.0.1:{port}"
