@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -117,3 +118,113 @@ def test_langchains_global_cache_closes_the_lane_unless_the_model_turns_caching_
 
     assert plain_completion(_chat()) is None
     assert plain_completion(_chat(cache=False)) is not None
+
+
+# Reply bodies near the plain one: each part either well-formed or something else JSON allows.
+_ANY_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=5), inner, max_size=2)
+    ),
+    max_leaves=4,
+)
+_COUNT = st.integers(min_value=0, max_value=10**9) | st.none() | _ANY_JSON
+_USAGE = (
+    st.fixed_dictionaries(
+        {"prompt_tokens": _COUNT, "completion_tokens": _COUNT},
+        optional={"total_tokens": _COUNT},
+    )
+    | st.none()
+    | _ANY_JSON
+)
+_MESSAGE = (
+    st.fixed_dictionaries(
+        {"role": st.just("assistant"), "content": st.text(max_size=5) | st.none() | _ANY_JSON},
+        optional={"refusal": _ANY_JSON},
+    )
+    | _ANY_JSON
+)
+_CHOICE = (
+    st.fixed_dictionaries(
+        {"index": st.just(0), "message": _MESSAGE, "finish_reason": st.just("stop")}
+    )
+    | _ANY_JSON
+)
+_BODY = (
+    st.fixed_dictionaries(
+        {
+            "id": st.just("c1"),
+            "object": st.just("chat.completion"),
+            "created": st.just(1),
+            "model": st.just("m"),
+            "choices": st.lists(_CHOICE, min_size=1, max_size=2) | _ANY_JSON,
+        },
+        optional={"usage": _USAGE, "error": _ANY_JSON},
+    )
+    | _ANY_JSON
+)
+
+
+def _odd_counts(body: Any) -> bool:
+    """A body whose usage the plain lane leaves to the SDK's model: not an object, or a count
+    that is neither a whole number nor absent."""
+    usage = body.get("usage") if type(body) is dict else None
+    if usage is None:
+        return False
+    if type(usage) is not dict:
+        return True
+    counts = (usage.get("prompt_tokens"), usage.get("completion_tokens"))
+    return any(type(c) not in (int, type(None)) for c in counts)
+
+
+@settings(max_examples=1000)
+@given(body=_BODY)
+def test_the_plain_lane_reads_a_reply_body_as_the_sdks_model_of_it_reads(body: Any) -> None:
+    """`_plain_json` (the body's JSON) takes as plain text what `_plain_reply` (the SDK's
+    ChatCompletion of it) does, with the same counts; whatever it leaves, the SDK's model reads."""
+    from openai._models import construct_type
+    from openai.types.chat import ChatCompletion
+
+    from fastwrap.adapters.langchain.openai_chat import _plain_json, _plain_reply
+
+    read = _plain_json(orjson.dumps(body))
+    try:
+        modelled: object = _plain_reply(construct_type(type_=ChatCompletion, value=body))
+    except Exception as exc:  # an odd body LangChain's reading then fails on, as before
+        modelled = exc
+    if read is not None:
+        assert read == modelled
+    else:  # left to the SDK's model: only what it would not read as text, or odd counts
+        assert modelled is None or isinstance(modelled, Exception) or _odd_counts(body)
+
+
+def test_the_plain_lane_reads_a_text_reply_from_its_json() -> None:
+    from fastwrap.adapters.langchain.openai_chat import _plain_json
+    from fastwrap.domain.model import ChatReply, Usage
+
+    body = {
+        "id": "c1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9},
+    }
+    assert _plain_json(orjson.dumps(body)) == ChatReply(
+        content="hi", usage=Usage(input_tokens=7, output_tokens=2)
+    )
+    # An error next to the text is no plain reply (the SDK keeps it as an extra field).
+    assert _plain_json(orjson.dumps(body | {"error": {"message": "overloaded"}})) is None
+
+
+def test_the_plain_lane_leaves_a_body_that_is_not_json_to_the_sdk() -> None:
+    from fastwrap.adapters.langchain.openai_chat import _plain_json
+
+    assert _plain_json(b"<html>bad gateway</html>") is None
+    assert _plain_json(b"") is None

@@ -10,7 +10,11 @@ more, for a body that comes out unchanged (the messages LangChain builds are pla
 `ainvoke`, without LangChain's run bookkeeping, its message objects or an `AIMessage` for a text
 reply (bench/llm_overhead.py measures both lanes). Its request is the model's own, built once by
 LangChain, with the messages added as LangChain would send them; a reply without text content
-(a refusal, an error body, no choices) is read by LangChain's own code.
+(a refusal, an error body, no choices) is read by LangChain's own code. The lane reads the
+reply's JSON itself (`_plain_json`), through the SDK's public `with_raw_response`: the SDK's
+ChatCompletion model of a reply cost about 0.2 ms of CPU a turn (bench/chat.py, docs/benchmarks.md
+session 12), for three fields; a reply it does not take as plain text is parsed by the SDK, as
+before, and read by `_plain_reply` or LangChain.
 
 The private langchain-openai API this relies on is PRIVATE_API, tested against TESTED_RANGE
 (pinned in pyproject.toml). tests/unit/test_openai_request.py and
@@ -23,6 +27,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from langchain_core.globals import get_debug, get_llm_cache
 from langchain_openai import ChatOpenAI
 from openai.types.chat import ChatCompletion
@@ -61,12 +66,14 @@ class MessagesInBodyChatOpenAI(ChatOpenAI):
 class PlainCompletion:
     """One reply of a ChatOpenAI to plain string messages, through its own client."""
 
-    __slots__ = ("_base", "_chat", "_extra")
+    __slots__ = ("_base", "_chat", "_create", "_extra")
 
     def __init__(self, chat: MessagesInBodyChatOpenAI, base: dict[str, Any]) -> None:
         self._chat = chat
         self._base = base
         self._extra = dict(base.get("extra_body") or {})
+        # The same call as `async_client.create`, answering the HTTP response unparsed.
+        self._create = chat.async_client.with_raw_response.create
 
     def request(
         self, messages: Sequence[PromptMessage], options: ModelOptions = NO_OPTIONS
@@ -84,7 +91,11 @@ class PlainCompletion:
     async def __call__(
         self, messages: Sequence[PromptMessage], options: ModelOptions = NO_OPTIONS
     ) -> ChatReply:
-        response = await self._chat.async_client.create(**self.request(messages, options))
+        raw = await self._create(**self.request(messages, options))
+        plain = _plain_json(raw.content)
+        if plain is not None:
+            return plain
+        response = raw.parse()
         plain = _plain_reply(response)
         if plain is not None:
             return plain
@@ -110,6 +121,36 @@ def plain_completion(chat: MessagesInBodyChatOpenAI) -> PlainCompletion | None:
     if "messages" not in base or "response_format" in base:
         return None
     return PlainCompletion(chat, base)
+
+
+def _plain_json(body: bytes) -> ChatReply | None:
+    """What `_plain_reply` reads from the ChatCompletion the SDK would build of `body`, read from
+    the JSON itself; None whenever the body is anything but a plain text reply with well-formed
+    counts (then the SDK's model of it is read, so an odd reply is read exactly as before).
+    tests/unit/test_openai_request.py holds the two readings equal."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if type(data) is not dict or data.get("error"):
+        return None
+    choices = data.get("choices")
+    if type(choices) is not list or not choices or type(choice := choices[0]) is not dict:
+        return None
+    message = choice.get("message")
+    if type(message) is not dict or type(text := message.get("content")) is not str:
+        return None
+    usage = data.get("usage")
+    if usage is None:
+        return ChatReply(content=text, usage=Usage())
+    if type(usage) is not dict:
+        return None
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if type(prompt) not in (int, type(None)) or type(completion) not in (int, type(None)):
+        return None
+    return ChatReply(
+        content=text, usage=Usage(input_tokens=prompt or 0, output_tokens=completion or 0)
+    )
 
 
 def _plain_reply(response: Any) -> ChatReply | None:
