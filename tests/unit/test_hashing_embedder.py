@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import struct
 import subprocess
 import sys
 
@@ -71,3 +73,25 @@ async def test_a_large_batch_gives_the_same_vectors_as_small_ones() -> None:
     assert large == [feature_vector(t, 64) for t in texts]
     assert embedder.model == "hashing-v1"
     assert embedder.dimensions == 64
+
+
+# hashing-v1's vectors, as stored: sha256 of each vector packed as little-endian doubles (first
+# 16 hex digits). A vector that changes by one bit no longer matches those stored before it.
+HASHING_V1 = {
+    ("", 32): "c1a74f7ec02417de",
+    ("", 1536): "f74b23be6ebee22f",
+    ("How do I reset my password?", 32): "bbb720f033c9e6dd",
+    ("How do I reset my password?", 1536): "751302fd1784ea00",
+    ('Ünïcödé, "quotes" and\nnew lines — 91 is 7 × 13.', 32): "ec2f6c94e221e50c",
+    ('Ünïcödé, "quotes" and\nnew lines — 91 is 7 × 13.', 1536): "b90e3ebcfd8418fe",
+    ("lorem ipsum dolor sit amet " * 200, 32): "ace57c0352e877e8",  # every slot taken
+    ("lorem ipsum dolor sit amet " * 200, 1536): "3073db6dea568470",
+}
+
+
+def test_the_vectors_are_hashing_v1s_to_the_bit() -> None:
+    for (text, dimensions), digest in HASHING_V1.items():
+        vector = feature_vector(text, dimensions)
+        packed = struct.pack(f"<{dimensions}d", *vector)
+        assert hashlib.sha256(packed).hexdigest()[:16] == digest, (text[:20], dimensions)
+        assert all(type(x) is float for x in vector)
