@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -10,9 +9,11 @@ import struct
 import subprocess
 import sys
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fastwrap.adapters.langchain import hashing
 from fastwrap.adapters.langchain.hashing import INLINE_CHARS, HashingEmbedder, feature_vector
 
 
@@ -75,23 +76,59 @@ async def test_a_large_batch_gives_the_same_vectors_as_small_ones() -> None:
     assert embedder.dimensions == 64
 
 
-# hashing-v1's vectors, as stored: sha256 of each vector packed as little-endian doubles (first
-# 16 hex digits). A vector that changes by one bit no longer matches those stored before it.
-HASHING_V1 = {
-    ("", 32): "c1a74f7ec02417de",
-    ("", 1536): "f74b23be6ebee22f",
-    ("How do I reset my password?", 32): "bbb720f033c9e6dd",
-    ("How do I reset my password?", 1536): "751302fd1784ea00",
-    ('Ünïcödé, "quotes" and\nnew lines — 91 is 7 × 13.', 32): "ec2f6c94e221e50c",
-    ('Ünïcödé, "quotes" and\nnew lines — 91 is 7 × 13.', 1536): "b90e3ebcfd8418fe",
-    ("lorem ipsum dolor sit amet " * 200, 32): "ace57c0352e877e8",  # every slot taken
-    ("lorem ipsum dolor sit amet " * 200, 1536): "3073db6dea568470",
+# hashing-v1's vector of one text at 1536 dimensions: its taken slots (the rest are 0.0), to 15
+# significant digits. A change of the features, weights or hashing moves them: vectors stored
+# before it would no longer match new ones (bump HASHING_MODEL instead).
+HASHING_V1_1536 = {
+    55: -0.285714285714286,
+    131: 0.142857142857143,
+    138: -0.428571428571429,
+    204: 0.142857142857143,
+    230: 0.142857142857143,
+    241: -0.142857142857143,
+    253: 0.142857142857143,
+    369: -0.142857142857143,
+    380: 0.142857142857143,
+    434: 0.142857142857143,
+    448: -0.142857142857143,
+    489: 0.142857142857143,
+    574: 0.142857142857143,
+    629: 0.142857142857143,
+    654: -0.285714285714286,
+    750: 0.142857142857143,
+    753: -0.285714285714286,
+    761: -0.285714285714286,
+    841: 0.142857142857143,
+    1003: 0.142857142857143,
+    1059: -0.285714285714286,
+    1356: 0.142857142857143,
+    1428: 0.142857142857143,
+    1431: 0.142857142857143,
+    1435: 0.142857142857143,
+    1483: 0.142857142857143,
 }
 
 
-def test_the_vectors_are_hashing_v1s_to_the_bit() -> None:
-    for (text, dimensions), digest in HASHING_V1.items():
-        vector = feature_vector(text, dimensions)
-        packed = struct.pack(f"<{dimensions}d", *vector)
-        assert hashlib.sha256(packed).hexdigest()[:16] == digest, (text[:20], dimensions)
-        assert all(type(x) is float for x in vector)
+def test_the_vectors_are_hashing_v1s() -> None:
+    vector = feature_vector("How do I reset my password?", 1536)
+
+    taken = {slot: value for slot, value in enumerate(vector) if value != 0.0}
+    assert taken.keys() == HASHING_V1_1536.keys()
+    for slot, value in HASHING_V1_1536.items():
+        assert math.isclose(taken[slot], value, rel_tol=1e-13), slot
+    assert all(type(x) is float for x in vector)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.text(max_size=2000), dimensions=st.sampled_from([1, 7, 64, 1536]))
+def test_a_vector_built_from_its_taken_slots_is_the_dense_one_to_the_bit(
+    text: str, dimensions: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sparse_or_not = feature_vector(text, dimensions)
+    with monkeypatch.context() as patched:
+        patched.setattr(hashing, "SPARSE_SHARE", 10**9)  # every vector takes the dense path
+        dense = feature_vector(text, dimensions)
+
+    assert struct.pack(f"<{dimensions}d", *sparse_or_not) == struct.pack(f"<{dimensions}d", *dense)

@@ -74,7 +74,7 @@ def feature_vector(text: str, dimensions: int) -> tuple[float, ...]:
     if len(taken) * SPARSE_SHARE > dimensions:
         return tuple((vector / norm).tolist())
     # A short text takes few slots: the same floats, without a float object for every zero
-    # (a query of 1536 dimensions hashes in 40 µs instead of 70).
+    # (a 12-word query at 1536 dimensions hashes in 57 µs instead of 70).
     values = [0.0] * dimensions
     for slot, value in zip(taken.tolist(), (vector[taken] / norm).tolist(), strict=True):
         values[slot] = value

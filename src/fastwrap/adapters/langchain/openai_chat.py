@@ -13,7 +13,7 @@ LangChain, with the messages added as LangChain would send them; a reply without
 (a refusal, an error body, no choices) is read by LangChain's own code. The lane reads the
 reply's JSON itself (`_plain_json`), through the SDK's public `with_raw_response`: the SDK's
 ChatCompletion model of a reply cost about 0.2 ms of CPU a turn (bench/chat.py, docs/benchmarks.md
-session 12), for three fields; a reply it does not take as plain text is parsed by the SDK, as
+session 11), for three fields; a reply it does not take as plain text is parsed by the SDK, as
 before, and read by `_plain_reply` or LangChain.
 
 The private langchain-openai API this relies on is PRIVATE_API, tested against TESTED_RANGE
