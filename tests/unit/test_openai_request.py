@@ -19,14 +19,18 @@ from langchain_core.callbacks import AsyncCallbackHandler
 from langchain_core.globals import set_llm_cache
 from langchain_core.rate_limiters import InMemoryRateLimiter
 from openai import omit
+from openai._models import construct_type
+from openai.types.chat import ChatCompletion
 
 from fastwrap.adapters.langchain.chat_model import call_arguments, to_langchain
 from fastwrap.adapters.langchain.openai_chat import (
     MessagesInBodyChatOpenAI,
     PlainCompletion,
+    _plain_json,
+    _plain_reply,
     plain_completion,
 )
-from fastwrap.domain.model import ModelOptions, PromptMessage
+from fastwrap.domain.model import ChatReply, ModelOptions, PromptMessage, Usage
 
 LOCAL = "http://127.0.0.1:9/v1"  # never called
 CONVERSATIONS = st.lists(
@@ -194,11 +198,6 @@ def _odd_counts(body: Any) -> bool:
 def test_the_plain_lane_reads_a_reply_body_as_the_sdks_model_of_it_reads(body: Any) -> None:
     """`_plain_json` (the body's JSON) takes as plain text what `_plain_reply` (the SDK's
     ChatCompletion of it) does, with the same counts; whatever it leaves, the SDK's model reads."""
-    from openai._models import construct_type
-    from openai.types.chat import ChatCompletion
-
-    from fastwrap.adapters.langchain.openai_chat import _plain_json, _plain_reply
-
     read = _plain_json(orjson.dumps(body))
     try:
         modelled: object = _plain_reply(construct_type(type_=ChatCompletion, value=body))
@@ -211,9 +210,6 @@ def test_the_plain_lane_reads_a_reply_body_as_the_sdks_model_of_it_reads(body: A
 
 
 def test_the_plain_lane_reads_a_text_reply_from_its_json() -> None:
-    from fastwrap.adapters.langchain.openai_chat import _plain_json
-    from fastwrap.domain.model import ChatReply, Usage
-
     body = {
         "id": "c1",
         "object": "chat.completion",
@@ -232,7 +228,5 @@ def test_the_plain_lane_reads_a_text_reply_from_its_json() -> None:
 
 
 def test_the_plain_lane_leaves_a_body_that_is_not_json_to_the_sdk() -> None:
-    from fastwrap.adapters.langchain.openai_chat import _plain_json
-
     assert _plain_json(b"<html>bad gateway</html>") is None
     assert _plain_json(b"") is None

@@ -46,7 +46,9 @@ PRIVATE_API = (
     "ChatOpenAI.async_client",
 )
 # Sent by the plain lane in `extra_body` too, as they are: `create` walks its arguments against
-# their types, 0.06 ms for `model` (a Literal of every model name) and 0.02 for `stream`.
+# their types, 0.06 ms for `model` (a Literal of every model name) and 0.02 for `stream`. Not in
+# MessagesInBodyChatOpenAI's payload, which LangChain's own lane streams with: the SDK reads its
+# `stream` argument to know whether the answer is a stream.
 IN_BODY = ("model", "stream")
 # `ChatOpenAI._get_request_payload` sends system prompts as `developer` to these models.
 O_SERIES = re.compile(r"^o\d")
@@ -148,15 +150,13 @@ def _plain_json(body: bytes) -> ChatReply | None:
         return None
     usage = data.get("usage")
     if usage is None:
-        return ChatReply(content=text, usage=Usage())
+        return _reply(text, None)
     if type(usage) is not dict:
         return None
-    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-    if type(prompt) not in (int, type(None)) or type(completion) not in (int, type(None)):
+    counts = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if any(type(count) not in (int, type(None)) for count in counts):
         return None
-    return ChatReply(
-        content=text, usage=Usage(input_tokens=prompt or 0, output_tokens=completion or 0)
-    )
+    return _reply(text, counts)
 
 
 def _plain_reply(response: Any) -> ChatReply | None:
@@ -170,10 +170,15 @@ def _plain_reply(response: Any) -> ChatReply | None:
     if not response.choices or type(text := response.choices[0].message.content) is not str:
         return None
     usage = response.usage
-    if usage is None:
+    return _reply(text, None if usage is None else (usage.prompt_tokens, usage.completion_tokens))
+
+
+def _reply(text: str, counts: tuple[Any, Any] | None) -> ChatReply:
+    """A text reply with the (prompt, completion) token counts the provider reported, if any."""
+    if counts is None:
         return ChatReply(content=text, usage=Usage())
     # As LangChain's usage metadata: a count the provider left out is 0.
-    counted = Usage(
-        input_tokens=usage.prompt_tokens or 0, output_tokens=usage.completion_tokens or 0
+    prompt, completion = counts
+    return ChatReply(
+        content=text, usage=Usage(input_tokens=prompt or 0, output_tokens=completion or 0)
     )
-    return ChatReply(content=text, usage=counted)
