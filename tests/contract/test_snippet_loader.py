@@ -63,3 +63,27 @@ async def test_a_deleted_tenant_gets_nothing_stored(storage: Storage) -> None:
             await staging.publish(T1)
 
     assert await found(storage, query(owner)) == []
+
+
+async def test_many_batches_then_a_failure_discard_everything_and_the_loader_goes_on(
+    storage: Storage,
+) -> None:
+    owner = await add_client(storage)
+
+    async def stage_then_fail() -> None:
+        async with storage.snippet_loader.staging(owner) as staging:
+            for n in range(5):  # on PostgreSQL the last batch's COPY is still in flight
+                await staging.add([item(owner, f"b{n}-{k}", X) for k in range(20)])
+            raise RuntimeError("the caller found a bad line")
+
+    with pytest.raises(RuntimeError):
+        await stage_then_fail()
+    assert await found(storage, query(owner)) == []
+
+    async with storage.snippet_loader.staging(owner) as staging:
+        for n in range(5):
+            await staging.add([item(owner, f"c{n}-{k}", X) for k in range(20)])
+        assert await staging.publish(T0) == 100
+    hits = await found(storage, query(owner, top_k=50))
+    assert len(hits) == 50
+    assert all(hit.startswith("c") for hit in hits)
