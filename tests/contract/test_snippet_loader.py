@@ -72,7 +72,7 @@ async def test_many_batches_then_a_failure_discard_everything_and_the_loader_goe
 
     async def stage_then_fail() -> None:
         async with storage.snippet_loader.staging(owner) as staging:
-            for n in range(5):  # on PostgreSQL the last batch's COPY is still in flight
+            for n in range(5):  # five staging COPYs on PostgreSQL
                 await staging.add([item(owner, f"b{n}-{k}", X) for k in range(20)])
             raise RuntimeError("the caller found a bad line")
 
