@@ -4,7 +4,6 @@ snippets stored before the migration are found after it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -42,14 +41,6 @@ TERMS_VERSION = 15
 @pytest.fixture
 def pg_embedding_dim() -> int:
     return DIM
-
-
-@pytest.fixture
-async def pg_storage(pg_dsn: str) -> AsyncIterator[Storage]:
-    async with open_postgres_storage(
-        pg_dsn, adapter="postgres", pool_min=1, pool_max=2, embedding_dim=DIM
-    ) as storage:
-        yield storage
 
 
 def client() -> Client:

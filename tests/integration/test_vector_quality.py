@@ -4,7 +4,6 @@ starve a tenant's results. Vectors are deterministic (fixed seeds), at 64 dimens
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -16,7 +15,6 @@ import pytest
 from fastwrap.adapters.bundles import Storage
 from fastwrap.adapters.postgres.pool import init_connection
 from fastwrap.adapters.postgres.search_sql import VectorIndexShape, search_statements
-from fastwrap.adapters.postgres.storage import open_postgres_storage
 from fastwrap.adapters.postgres.vectors import (
     DEFAULT_CANDIDATES,
     SCOPE,
@@ -36,14 +34,6 @@ type Matrix = np.ndarray[Any, np.dtype[np.float64]]
 @pytest.fixture
 def pg_embedding_dim() -> int:
     return DIM
-
-
-@pytest.fixture
-async def pg_storage(pg_dsn: str) -> AsyncIterator[Storage]:
-    async with open_postgres_storage(
-        pg_dsn, adapter="postgres", pool_min=1, pool_max=2, embedding_dim=DIM
-    ) as storage:
-        yield storage
 
 
 def unit_rows(matrix: Matrix) -> Matrix:

@@ -204,3 +204,12 @@ async def storage(request: pytest.FixtureRequest, pg_embedding_dim: int) -> Asyn
         lookup_cache_size=cache_size,
     ) as opened:
         yield opened
+
+
+@pytest.fixture
+async def pg_storage(pg_dsn: str, pg_embedding_dim: int) -> AsyncIterator[Storage]:
+    """PostgreSQL only, asked every time: for tests of what only the real adapters do."""
+    async with open_postgres_storage(
+        pg_dsn, adapter="postgres", pool_min=1, pool_max=2, embedding_dim=pg_embedding_dim
+    ) as opened:
+        yield opened
