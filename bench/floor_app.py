@@ -5,7 +5,9 @@ else: authentication from a dict (no query), the history from Redis (one LRANGE 
 messages the prompt can hold), one call to the model server through the openai SDK (which
 langchain-openai uses underneath FastWrap), and the two new messages appended with their EXPIRE
 in one pipeline. `GET /api/characters` is a bare endpoint doing one PostgreSQL query (the same
-SELECT as FastWrap's character list) and serialising the rows.
+SELECT as FastWrap's character list) and serialising the rows. `POST /api/vectors/search`
+embeds the query with FastWrap's own hashing embedder, runs FLOOR_SEARCH_SQL (set by
+vector_search.py to the endpoint's statement written by hand) and serialises the hits.
 
 Both answer with the same envelope shape as FastWrap, serialised with orjson. The benchmarks run
 this app under the same uvicorn (uvloop + httptools) as FastWrap, so the ratio between the two is
@@ -28,14 +30,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import httpx
+import numpy as np
 import orjson
 from fastapi import FastAPI, Header, HTTPException, Request, Response
 from openai import AsyncOpenAI
+from pgvector.asyncpg import register_vector
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
+
+from fastwrap.adapters.langchain.hashing import HashingEmbedder
 
 KEY_PREFIX = "floor:"
 TTL_SECONDS = 1200
@@ -45,6 +52,11 @@ SELECT id, client_id, name, agent_role, ttl, knowledge, created_at, updated_at F
 WHERE client_id = $1 AND deleted_at IS NULL
 ORDER BY created_at, id LIMIT $2
 """
+
+
+class SearchIn(BaseModel):
+    query: str = Field(min_length=1, max_length=8_000)
+    top_k: int = Field(10, ge=1, le=100)
 
 
 class ChatIn(BaseModel):
@@ -103,12 +115,23 @@ def json_response(payload: dict[str, Any], status: int = 200) -> Response:
 def create_app() -> FastAPI:
     env = os.environ
     clients = {env["FLOOR_API_KEY"]: env["FLOOR_CLIENT_ID"]}
-    prompts = {(env["FLOOR_CLIENT_ID"], env["FLOOR_CHARACTER_ID"]): env["FLOOR_AGENT_ROLE"]}
+    prompts = {
+        (env["FLOOR_CLIENT_ID"], env.get("FLOOR_CHARACTER_ID", "")): env.get("FLOOR_AGENT_ROLE", "")
+    }
     history_messages = int(env.get("HISTORY_MAX_MESSAGES", "50"))
+    search_sql = env.get("FLOOR_SEARCH_SQL")
+    embedder = HashingEmbedder(int(env.get("EMBEDDING_DIM", "1536")))
+
+    async def init(conn: asyncpg.Connection) -> None:
+        if search_sql:  # the vector type exists once FastWrap has migrated the database
+            await register_vector(conn)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await asyncpg.create_pool(env["DATABASE_URL"], min_size=2, max_size=10)
+        settings = orjson.loads(env.get("FLOOR_PG_SETTINGS", "{}"))
+        pool = await asyncpg.create_pool(
+            env["DATABASE_URL"], min_size=2, max_size=10, init=init, server_settings=settings
+        )
         redis = Redis.from_url(env["REDIS_URL"], decode_responses=True)
         complete, close_model = model_caller(env)
         app.state.io = (pool, redis, complete)
@@ -191,5 +214,31 @@ def create_app() -> FastAPI:
         next_cursor = "more" if len(rows) > 50 else None
         data = {"items": items, "next_cursor": next_cursor}
         return json_response({"message": f"{len(items)} characters", "data": data})
+
+    @app.post("/api/vectors/search")
+    async def search(
+        body: SearchIn, request: Request, x_api_key: str | None = Header(None)
+    ) -> Response:
+        client_id = authenticate(x_api_key)
+        if not search_sql:
+            raise HTTPException(404, "no search here: FLOOR_SEARCH_SQL is unset")
+        vector = np.asarray((await embedder.embed([body.query]))[0], dtype=np.float32)
+        pool = request.app.state.io[0]
+        rows = await pool.fetch(search_sql, vector, UUID(client_id), embedder.model)
+        hits = [
+            {
+                "id": str(r["id"]),
+                "entity_type": r["entity_type"],
+                "entity_id": r["entity_id"],
+                "content": r["content"],
+                "metadata": orjson.loads(r["metadata"]),
+                "created_at": r["created_at"].isoformat(),
+                "updated_at": r["updated_at"].isoformat(),
+                "distance": r["distance"],
+                "score": 1 - r["distance"],
+            }
+            for r in rows[: body.top_k]
+        ]
+        return json_response({"message": f"{len(hits)} hits", "data": hits})
 
     return app

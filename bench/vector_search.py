@@ -14,6 +14,8 @@ the index before it) the index is built (time, size) and tenant 0 is searched:
   modes), and both raw queries with the very vector the endpoint's hashing embedder computes;
   then the same requests over a bare HTTP client (raw_http.py: no httpx cost) with the CPU
   each process spent per request (client, server, PostgreSQL, Redis): where the time goes;
+  and the floor's search (floor_app.py: the endpoint's statement by hand behind the least a
+  FastAPI app does, under the same uvicorn), over the same bare client;
 - load: a raw COPY of --load-rows rows into the indexed table beside the import path
   (ImportService as the server builds it: NDJSON lines with their embedding, staging COPY and
   one upsert), each with vectors of its own, the COPY's rows half before the import and half
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import time
 from collections.abc import AsyncIterator
@@ -219,12 +222,31 @@ async def endpoint_figures(
                 f"{mode} p50 {p50:.2f}, CPU ms/request: client {cpu['client']:.2f} server "
                 f"{cpu['server']:.2f} postgres {cpu['postgres']:.2f} redis {cpu['redis']:.2f}"
             )
+    # The floor: the least a web app does for the same search (floor_app.py), bare client too.
+    floor = await asyncio.to_thread(serve_floor, stack, key, index.target, order)
+    bare = await RawHttp.connect(floor)
+
+    async def floor_call(text: str) -> set[str]:
+        body = {"query": text, "top_k": TOP_K}
+        status, sent = await bare.post("/api/vectors/search", body, {"x-api-key": key})
+        assert status == 200, sent
+        return {hit["entity_id"] for hit in sent["data"]}
+
+    meter = request_meter(stack, "floor")
+    meter.start()
+    p50, _, _ = await timed(floor_call, words, None)
+    await bare.close()
+    cpu = {name: used / (len(words) + 10) * 1000 for name, used in meter.stop().items()}
+    breakdown.append(
+        f"floor vector p50 {p50:.2f}, CPU ms/request: client {cpu['client']:.2f} floor "
+        f"{cpu['server']:.2f} postgres {cpu['postgres']:.2f}"
+    )
     return ["endpoint ms: " + " | ".join(parts), "bare HTTP client: " + " | ".join(breakdown)]
 
 
-def request_meter(stack: Stack) -> CpuMeter:
-    """CPU of this process (the client), the server, PostgreSQL and Redis."""
-    server = next(p for p in stack.processes if p.name == "fastwrap")
+def request_meter(stack: Stack, name: str = "fastwrap") -> CpuMeter:
+    """CPU of this process (the client), the server (`name`), PostgreSQL and Redis."""
+    server = next(p for p in stack.processes if p.name == name)
     pg = stack.pg_pid
     return CpuMeter(
         {
@@ -246,6 +268,21 @@ def serve(stack: Stack) -> str:
         "VECTOR_EF_SEARCH": SETTINGS["hnsw.ef_search"],
     }  # fmt: skip
     _process, url = stack.start_fastwrap(env)
+    return url
+
+
+def serve_floor(stack: Stack, key: str, target: UUID, order: str) -> str:
+    """The floor app (floor_app.py) with a search of its own: tenant `target` by `key`, the
+    endpoint's statement by hand, FastWrap's session settings and hashing embedder."""
+    for process in [p for p in stack.processes if p.name == "floor"]:
+        process.stop()
+        stack.processes.remove(process)
+    env = {
+        "FLOOR_API_KEY": key, "FLOOR_CLIENT_ID": str(target), "EMBEDDING_DIM": str(DIM),
+        "FLOOR_SEARCH_SQL": reranked_search_sql(order, DEFAULT_CANDIDATES),
+        "FLOOR_PG_SETTINGS": json.dumps(SETTINGS),
+    }  # fmt: skip
+    _process, url = stack.start_floor(env)
     return url
 
 
