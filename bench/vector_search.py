@@ -404,6 +404,6 @@ if __name__ == "__main__":
     parser.add_argument("--kinds", nargs="+", default=["half", "full"], choices=list(INDEXES))
     parser.add_argument("--candidates", type=int, nargs="+", default=[10, 40])
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--ef-search", type=int, default=200, help="hnsw.ef_search everywhere")
+    parser.add_argument("--ef-search", type=int, default=300, help="hnsw.ef_search everywhere")
     parser.add_argument("--load-rows", type=int, default=1000)
     main(parser.parse_args())

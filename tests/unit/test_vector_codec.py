@@ -72,3 +72,12 @@ def test_what_is_not_a_vector_fails_as_pgvector_fails() -> None:
         encode_vector(("a", "b"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="ndim"):
         encode_vector(np.zeros((2, 2)))
+
+
+def test_the_settings_default_ef_search_is_the_adapters(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastwrap.adapters.postgres.vectors import DEFAULT_EF_SEARCH
+    from fastwrap.settings import Settings
+
+    monkeypatch.delenv("VECTOR_EF_SEARCH", raising=False)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.vector_ef_search == DEFAULT_EF_SEARCH == 300
