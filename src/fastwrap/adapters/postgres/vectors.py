@@ -62,7 +62,7 @@ WHERE client_id = $1 AND entity_type = $2 AND entity_id = $3 AND deleted_at IS N
 """
 # The HNSW candidate list: recall against latency (pgvector's own default is 40). 300 keeps
 # recall@10 >= 0.95 at 100k rows of 1536 dimensions in every index build measured (0.967-0.987
-# in three builds; 200 gave 0.938-0.981 over five, 100 gave 0.943: benchmarks.md).
+# in four builds; 200 gave 0.938-0.981 in six, 100 gave 0.943: benchmarks.md).
 DEFAULT_EF_SEARCH = 300
 MAX_SCAN_TUPLES = 50_000
 # Rows taken from the index per search, re-ranked by exact distance (see search_sql.py).
