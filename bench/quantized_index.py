@@ -27,7 +27,7 @@ from vector_search import DROP_INDEXES, INDEXES, build, load_layout
 
 from fastwrap.adapters.langchain.hashing import HASHING_MODEL
 from fastwrap.adapters.postgres.pool import init_connection
-from fastwrap.adapters.postgres.vectors import session_settings
+from fastwrap.adapters.postgres.vectors import DEFAULT_EF_SEARCH, session_settings
 
 BITS = f"binary_quantize(embedding)::bit({DIM})"
 KINDS = {
@@ -105,7 +105,7 @@ if __name__ == "__main__":
     parser.add_argument("--kinds", nargs="+", default=["half", "bq"], choices=list(KINDS))
     parser.add_argument("--candidates", type=int, nargs="+", default=[40, 200, 800])
     parser.add_argument("--queries", type=int, default=100)
-    parser.add_argument("--ef-search", type=int, default=200)
+    parser.add_argument("--ef-search", type=int, default=DEFAULT_EF_SEARCH)
     parser.add_argument("--load-rows", type=int, default=1000)
     arguments = parser.parse_args()
     with start_stack() as bench_stack:

@@ -68,7 +68,12 @@ from fastwrap.adapters.langchain.hashing import HASHING_MODEL, HashingEmbedder
 from fastwrap.adapters.postgres.bulk import PgSnippetLoader
 from fastwrap.adapters.postgres.pool import close_pool, create_pool, init_connection
 from fastwrap.adapters.postgres.search_sql import VectorIndexShape
-from fastwrap.adapters.postgres.vectors import DEFAULT_CANDIDATES, PgVectorIndex, session_settings
+from fastwrap.adapters.postgres.vectors import (
+    DEFAULT_CANDIDATES,
+    DEFAULT_EF_SEARCH,
+    PgVectorIndex,
+    session_settings,
+)
 from fastwrap.domain.imports import ImportService
 from fastwrap.domain.model import SearchQuery
 
@@ -404,6 +409,8 @@ if __name__ == "__main__":
     parser.add_argument("--kinds", nargs="+", default=["half", "full"], choices=list(INDEXES))
     parser.add_argument("--candidates", type=int, nargs="+", default=[10, 40])
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--ef-search", type=int, default=300, help="hnsw.ef_search everywhere")
+    parser.add_argument(
+        "--ef-search", type=int, default=DEFAULT_EF_SEARCH, help="hnsw.ef_search everywhere"
+    )
     parser.add_argument("--load-rows", type=int, default=1000)
     main(parser.parse_args())
