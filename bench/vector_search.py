@@ -94,7 +94,7 @@ DROP_INDEXES = (
     "DROP INDEX IF EXISTS embeddings_embedding_hnsw",
     "DROP INDEX IF EXISTS embeddings_embedding_hnsw_bq",  # quantized_index.py's
 )
-SETTINGS = session_settings(iterative_scan=True, ef_search=100)  # --ef-search replaces it
+SETTINGS = session_settings(iterative_scan=True, ef_search=DEFAULT_EF_SEARCH)  # --ef-search sets it
 
 
 async def tenants(url: str, count: int) -> list[tuple[UUID, str]]:
@@ -186,16 +186,13 @@ async def endpoint_figures(
     embedder = HashingEmbedder(DIM)
     vectors = [np.asarray((await embedder.embed([w]))[0], dtype=np.float32) for w in words]
     parts = []
-    for name, sql in (
-        ("raw(same vectors)", raw_search_sql(order)),
-        ("raw endpoint statement(same)", reranked_search_sql(order, DEFAULT_CANDIDATES)),
-    ):
+    for name, sql in raw_statements(order):
 
         async def raw(vector: Any, sql: str = sql) -> set[str]:
             rows = await conn.fetch(sql, vector, index.target, HASHING_MODEL)
             return {r["entity_id"] for r in rows}
 
-        parts.append(f"{name} p50 {(await timed(raw, vectors, None))[0]:.2f}")
+        parts.append(f"{name} (same vectors) p50 {(await timed(raw, vectors, None))[0]:.2f}")
     parts.append(f"PgVectorIndex(same) p50 {(await timed(index, vectors, None))[0]:.2f}")
     breakdown = []
     meter = request_meter(stack)
@@ -210,43 +207,41 @@ async def endpoint_figures(
 
             p50, p99, _ = await timed(call, words, None)
             parts.append(f"{mode} p50 {p50:.2f} p99 {p99:.2f}")
-            # Connected now: the server closes a keep-alive connection idle for 5 s.
-            bare = await RawHttp.connect(url)
-
-            async def bare_call(text: str, mode: str = mode, bare: RawHttp = bare) -> set[str]:
-                body = {"query": text, "top_k": TOP_K, "mode": mode}
-                status, sent = await bare.post("/api/vectors/search", body, {"x-api-key": key})
-                assert status == 200, sent
-                return {hit["entity_id"] for hit in sent["data"]}
-
-            meter.start()
-            p50, _, _ = await timed(bare_call, words, None)
-            await bare.close()
-            cpu = {name: used / (len(words) + 10) * 1000 for name, used in meter.stop().items()}
+            p50, cpu = await bare_searches(url, key, words, meter, {"mode": mode})
             breakdown.append(
                 f"{mode} p50 {p50:.2f}, CPU ms/request: client {cpu['client']:.2f} server "
                 f"{cpu['server']:.2f} postgres {cpu['postgres']:.2f} redis {cpu['redis']:.2f}"
             )
     # The floor: the least a web app does for the same search (floor_app.py), bare client too.
     floor = await asyncio.to_thread(serve_floor, stack, key, index.target, order)
-    bare = await RawHttp.connect(floor)
-
-    async def floor_call(text: str) -> set[str]:
-        body = {"query": text, "top_k": TOP_K}
-        status, sent = await bare.post("/api/vectors/search", body, {"x-api-key": key})
-        assert status == 200, sent
-        return {hit["entity_id"] for hit in sent["data"]}
-
-    meter = request_meter(stack, "floor")
-    meter.start()
-    p50, _, _ = await timed(floor_call, words, None)
-    await bare.close()
-    cpu = {name: used / (len(words) + 10) * 1000 for name, used in meter.stop().items()}
+    p50, cpu = await bare_searches(floor, key, words, request_meter(stack, "floor"), {})
     breakdown.append(
         f"floor vector p50 {p50:.2f}, CPU ms/request: client {cpu['client']:.2f} floor "
         f"{cpu['server']:.2f} postgres {cpu['postgres']:.2f}"
     )
     return ["endpoint ms: " + " | ".join(parts), "bare HTTP client: " + " | ".join(breakdown)]
+
+
+async def bare_searches(
+    url: str, key: str, words: list[str], meter: CpuMeter, fields: dict[str, str]
+) -> tuple[float, dict[str, float]]:
+    """The p50 of searching each of `words` (with `fields` in the body) over a bare HTTP client,
+    and the CPU each process of `meter` spent per request, in ms."""
+    # Connected just now: the server closes a keep-alive connection idle for 5 s.
+    bare = await RawHttp.connect(url)
+
+    async def call(text: str) -> set[str]:
+        body = {"query": text, "top_k": TOP_K, **fields}
+        status, sent = await bare.post("/api/vectors/search", body, {"x-api-key": key})
+        assert status == 200, sent
+        return {hit["entity_id"] for hit in sent["data"]}
+
+    meter.start()
+    try:
+        p50, _, _ = await timed(call, words, None)
+    finally:
+        await bare.close()
+    return p50, {name: used / (len(words) + 10) * 1000 for name, used in meter.stop().items()}
 
 
 def request_meter(stack: Stack, name: str = "fastwrap") -> CpuMeter:
@@ -274,6 +269,17 @@ def serve(stack: Stack) -> str:
     }  # fmt: skip
     _process, url = stack.start_fastwrap(env)
     return url
+
+
+def raw_statements(order: str) -> tuple[tuple[str, str], ...]:
+    """The search written by hand: the plain query, and the endpoint's own statement."""
+    return (
+        ("raw asyncpg+pgvector", raw_search_sql(order)),
+        (
+            f"raw, the endpoint's statement ({DEFAULT_CANDIDATES} candidates)",
+            reranked_search_sql(order, DEFAULT_CANDIDATES),
+        ),
+    )
 
 
 def serve_floor(stack: Stack, key: str, target: UUID, order: str) -> str:
@@ -317,11 +323,7 @@ async def kind_figures(
     lines = [await build(conn, kind, INDEXES[kind][0])]
     url = await asyncio.to_thread(serve, stack)
     target = ids[0][0]
-    for name, sql in (
-        ("raw asyncpg+pgvector", raw_search_sql(order)),
-        (f"raw, the endpoint's statement ({DEFAULT_CANDIDATES} candidates)",
-         reranked_search_sql(order, DEFAULT_CANDIDATES)),
-    ):  # fmt: skip
+    for name, sql in raw_statements(order):
 
         async def raw(query: Any, sql: str = sql) -> set[str]:
             return {r["entity_id"] for r in await conn.fetch(sql, query, target, HASHING_MODEL)}

@@ -12,8 +12,6 @@ from hypothesis import strategies as st
 from pgvector import Vector
 
 from fastwrap.adapters.postgres.pool import decode_vector, encode_vector
-from fastwrap.adapters.postgres.vectors import DEFAULT_EF_SEARCH
-from fastwrap.settings import Settings
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -74,9 +72,3 @@ def test_what_is_not_a_vector_fails_as_pgvector_fails() -> None:
         encode_vector(("a", "b"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="ndim"):
         encode_vector(np.zeros((2, 2)))
-
-
-def test_the_settings_default_ef_search_is_the_adapters(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("VECTOR_EF_SEARCH", raising=False)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert settings.vector_ef_search == DEFAULT_EF_SEARCH == 300
