@@ -23,7 +23,7 @@ import asyncpg
 import numpy as np
 from stack import Stack, start_stack
 from vector_data import DIM, TOP_K, clustered, copy_rows, records, texts, timed
-from vector_search import DROP_INDEXES, INDEXES, build, load_layout
+from vector_search import DROP_INDEXES, INDEXES, build, load_layout, with_graph
 
 from fastwrap.adapters.langchain.hashing import HASHING_MODEL
 from fastwrap.adapters.postgres.pool import init_connection
@@ -31,10 +31,10 @@ from fastwrap.adapters.postgres.vectors import DEFAULT_EF_SEARCH, session_settin
 
 BITS = f"binary_quantize(embedding)::bit({DIM})"
 KINDS = {
-    "half": INDEXES["half"],
+    "half": (with_graph(INDEXES["half"][0]), INDEXES["half"][1]),
     "bq": (
         f"CREATE INDEX embeddings_embedding_hnsw_bq ON embeddings USING hnsw "
-        f"(({BITS}) bit_hamming_ops) WHERE deleted_at IS NULL",
+        f"(({BITS}) bit_hamming_ops) {with_graph('WITH ({graph})')} WHERE deleted_at IS NULL",
         f"{BITS} <~> binary_quantize($1::vector)",
     ),
 }

@@ -66,6 +66,7 @@ from fastwrap.adapters.clock import SystemClock
 from fastwrap.adapters.json_lines import decode_line
 from fastwrap.adapters.langchain.hashing import HASHING_MODEL, HashingEmbedder
 from fastwrap.adapters.postgres.bulk import PgSnippetLoader
+from fastwrap.adapters.postgres.migrate import HNSW_OPTIONS
 from fastwrap.adapters.postgres.pool import close_pool, create_pool, init_connection
 from fastwrap.adapters.postgres.search_sql import VectorIndexShape
 from fastwrap.adapters.postgres.vectors import (
@@ -77,18 +78,28 @@ from fastwrap.adapters.postgres.vectors import (
 from fastwrap.domain.imports import ImportService
 from fastwrap.domain.model import SearchQuery
 
+# The graph options of the index the migrations build (--graph M EF_CONSTRUCTION sets others).
+GRAPH = dict(HNSW_OPTIONS)
 INDEXES = {
     "half": (
         f"CREATE INDEX embeddings_embedding_hnsw_half ON embeddings USING hnsw "
-        f"((embedding::halfvec({DIM})) halfvec_cosine_ops) WHERE deleted_at IS NULL",
+        f"((embedding::halfvec({DIM})) halfvec_cosine_ops) WITH ({{graph}}) "
+        "WHERE deleted_at IS NULL",
         f"embedding::halfvec({DIM}) <=> $1::vector::halfvec({DIM})",
     ),
     "full": (
         "CREATE INDEX embeddings_embedding_hnsw ON embeddings USING hnsw "
-        "(embedding vector_cosine_ops) WHERE deleted_at IS NULL",
+        "(embedding vector_cosine_ops) WITH ({graph}) WHERE deleted_at IS NULL",
         "embedding <=> $1",
     ),
 }
+
+
+def with_graph(create: str) -> str:
+    """An index's DDL with the graph options in force."""
+    return create.format(graph=", ".join(f"{name} = {value}" for name, value in GRAPH.items()))
+
+
 DROP_INDEXES = (
     "DROP INDEX IF EXISTS embeddings_embedding_hnsw_half",
     "DROP INDEX IF EXISTS embeddings_embedding_hnsw",
@@ -320,7 +331,7 @@ async def kind_figures(
     order = INDEXES[kind][1]
     conn = await asyncpg.connect(stack.dsn, server_settings=SETTINGS)
     await init_connection(conn)
-    lines = [await build(conn, kind, INDEXES[kind][0])]
+    lines = [await build(conn, kind, with_graph(INDEXES[kind][0]))]
     url = await asyncio.to_thread(serve, stack)
     target = ids[0][0]
     for name, sql in raw_statements(order):
@@ -400,6 +411,8 @@ async def run_all(stack: Stack, args: Any) -> None:
 
 def main(args: Any) -> None:
     SETTINGS.update(session_settings(iterative_scan=True, ef_search=args.ef_search))
+    if args.graph:
+        GRAPH.update(m=args.graph[0], ef_construction=args.graph[1])
     with start_stack() as stack:
         asyncio.run(run_all(stack, args))
 
@@ -415,4 +428,8 @@ if __name__ == "__main__":
         "--ef-search", type=int, default=DEFAULT_EF_SEARCH, help="hnsw.ef_search everywhere"
     )
     parser.add_argument("--load-rows", type=int, default=1000)
+    parser.add_argument(
+        "--graph", type=int, nargs=2, metavar=("M", "EF_CONSTRUCTION"),
+        help="HNSW build options (default: the migrations')",
+    )  # fmt: skip
     main(parser.parse_args())

@@ -11,7 +11,8 @@ import asyncpg
 import pytest
 
 from fastwrap.adapters.postgres.migrate import (
-    VECTOR_INDEX_VERSION,
+    HNSW_OPTIONS,
+    VECTOR_INDEX_VERSIONS,
     load_migrations,
     migrate,
     reset_embeddings,
@@ -55,6 +56,15 @@ async def test_an_empty_database_gets_every_migration_in_order(pg_empty_dsn: str
         "embeddings", "end_user_tokens", "jobs", "memory_items", "usage_records",
     ]  # fmt: skip
     assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
+    assert await graph_options(pg_empty_dsn) == HNSW_OPTIONS
+
+
+async def graph_options(dsn: str) -> dict[str, int]:
+    """The HNSW index's build options (m, ef_construction), as PostgreSQL holds them."""
+    [row] = await fetch(
+        dsn, "SELECT reloptions FROM pg_class WHERE relname = 'embeddings_embedding_hnsw_half'"
+    )
+    return {k: int(v) for k, v in (option.split("=") for option in row["reloptions"] or ())}
 
 
 async def vector_indexes(dsn: str) -> dict[str, bool]:
@@ -68,18 +78,25 @@ async def vector_indexes(dsn: str) -> dict[str, bool]:
     return {row["relname"]: row["indisvalid"] for row in rows}
 
 
-def test_a_no_transaction_file_splits_into_its_statements() -> None:
-    [index] = [m for m in load_migrations() if m.version == VECTOR_INDEX_VERSION]
-    assert not index.transactional
-    assert (index.applies_to(4000), index.applies_to(4001)) == (True, False)
-    statements = index.statements(1536)
+def test_the_index_files_split_into_their_statements() -> None:
+    create, rebuild = [m for m in load_migrations() if m.version in VECTOR_INDEX_VERSIONS]
+    assert (create.transactional, rebuild.transactional) == (False, False)
+    assert (create.applies_to(4000), create.applies_to(4001)) == (True, False)
+    assert (rebuild.applies_to(4000), rebuild.applies_to(4001)) == (True, False)
+    statements = create.statements(1536)
     assert [s.split()[:3] for s in statements] == [
         ["DROP", "INDEX", "CONCURRENTLY"],
         ["CREATE", "INDEX", "CONCURRENTLY"],
         ["DROP", "INDEX", "CONCURRENTLY"],
     ]
     assert "halfvec(1536)" in statements[1]
-    assert all(m.transactional for m in load_migrations() if m.version != VECTOR_INDEX_VERSION)
+    assert [s.split()[:3] for s in rebuild.statements(1536)] == [
+        ["DROP", "INDEX", "CONCURRENTLY"],
+        ["DROP", "INDEX", "CONCURRENTLY"],
+        ["ALTER", "INDEX", "embeddings_embedding_hnsw_half"],
+        ["REINDEX", "INDEX", "CONCURRENTLY"],
+    ]
+    assert all(m.transactional for m in load_migrations() if m.version not in VECTOR_INDEX_VERSIONS)
 
 
 @pytest.mark.parametrize(
@@ -118,8 +135,8 @@ async def test_the_vector_index_follows_the_dimension(
 async def test_an_index_build_cut_short_is_rebuilt_on_the_next_run(pg_empty_dsn: str) -> None:
     await migrate(pg_empty_dsn, 8)
     conn = await asyncpg.connect(pg_empty_dsn)
-    try:  # what a crash mid-migration leaves: the record gone, an invalid index, the old one
-        await conn.execute("DELETE FROM app_schema WHERE version = $1", VECTOR_INDEX_VERSION)
+    try:  # what a crash in 0009 leaves: no record of it or of 0016, an invalid index, the old one
+        await conn.execute("DELETE FROM app_schema WHERE version = ANY($1)", VECTOR_INDEX_VERSIONS)
         await conn.execute(
             "UPDATE pg_index SET indisvalid = false "
             "WHERE indexrelid = 'embeddings_embedding_hnsw_half'::regclass"
@@ -134,8 +151,35 @@ async def test_an_index_build_cut_short_is_rebuilt_on_the_next_run(pg_empty_dsn:
         "embeddings_embedding_hnsw_half": False, "embeddings_embedding_hnsw": True,
     }  # fmt: skip
 
-    assert await migrate(pg_empty_dsn, 8) == [f"{VECTOR_INDEX_VERSION:04d}_halfvec_index"]
+    assert await migrate(pg_empty_dsn, 8) == ["0009_halfvec_index", "0016_hnsw_graph"]
     assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
+    assert await graph_options(pg_empty_dsn) == HNSW_OPTIONS
+
+
+@pytest.mark.parametrize("leftover", ["ccnew", "ccold"])
+async def test_a_rebuild_cut_short_is_redone_on_the_next_run(
+    pg_empty_dsn: str, leftover: str
+) -> None:
+    await migrate(pg_empty_dsn, 8)
+    conn = await asyncpg.connect(pg_empty_dsn)
+    try:  # what a crash in 0016's REINDEX leaves: no record of it, an invalid copy of the index
+        await conn.execute("DELETE FROM app_schema WHERE version = 16")
+        await conn.execute("ALTER INDEX embeddings_embedding_hnsw_half RESET (m, ef_construction)")
+        await conn.execute(
+            f"CREATE INDEX embeddings_embedding_hnsw_half_{leftover} ON embeddings USING hnsw "
+            "((embedding::halfvec(8)) halfvec_cosine_ops) WHERE deleted_at IS NULL"
+        )
+        await conn.execute(
+            "UPDATE pg_index SET indisvalid = false "
+            f"WHERE indexrelid = 'embeddings_embedding_hnsw_half_{leftover}'::regclass"
+        )
+    finally:
+        await conn.close()
+    assert await graph_options(pg_empty_dsn) == {}
+
+    assert await migrate(pg_empty_dsn, 8) == ["0016_hnsw_graph"]
+    assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
+    assert await graph_options(pg_empty_dsn) == HNSW_OPTIONS
 
 
 async def test_a_second_run_is_a_no_op(pg_empty_dsn: str) -> None:
@@ -189,6 +233,7 @@ async def test_resetting_embeddings_moves_the_store_to_a_new_dimension(pg_empty_
 
     assert await reset_embeddings(pg_empty_dsn, 16) == 1
     assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
+    assert await graph_options(pg_empty_dsn) == HNSW_OPTIONS
 
     async with open_postgres_storage(pg_empty_dsn, embedding_dim=16, **options) as storage:
         query = SearchQuery(client_id=client.id, embedding=(1.0,) * 16, model="m", top_k=5)
