@@ -156,6 +156,41 @@ async def test_an_index_build_cut_short_is_rebuilt_on_the_next_run(pg_empty_dsn:
     assert await graph_options(pg_empty_dsn) == HNSW_OPTIONS
 
 
+async def test_the_graph_rebuild_keeps_every_snippet_findable(pg_empty_dsn: str) -> None:
+    await migrate(pg_empty_dsn, 8)
+    client = Client(
+        id=uuid4(), email="g@example.com", password_hash="h", key_digest="f" * 64,
+        created_at=NOW, updated_at=NOW,
+    )  # fmt: skip
+    options = {"adapter": "postgres", "pool_min": 1, "pool_max": 2}
+    rows = [
+        EmbeddedSnippet(
+            client_id=client.id, entity_type="doc", entity_id=str(n), content=f"row {n}",
+            metadata={}, embedding=tuple(float((n >> i) & 1) + 0.01 * i for i in range(8)),
+            model="m",
+        )
+        for n in range(200)
+    ]  # fmt: skip
+    async with open_postgres_storage(pg_empty_dsn, embedding_dim=8, **options) as storage:
+        await storage.clients.add(client)
+        await storage.vectors.upsert(rows, NOW)
+    conn = await asyncpg.connect(pg_empty_dsn)
+    try:  # a deployment from before 0016: pgvector's default graph over stored snippets
+        await conn.execute("DELETE FROM app_schema WHERE version = 16")
+        await conn.execute("ALTER INDEX embeddings_embedding_hnsw_half RESET (m, ef_construction)")
+        await conn.execute("REINDEX INDEX embeddings_embedding_hnsw_half")
+    finally:
+        await conn.close()
+
+    assert await migrate(pg_empty_dsn, 8) == ["0016_hnsw_graph"]
+    assert await graph_options(pg_empty_dsn) == HNSW_OPTIONS
+    async with open_postgres_storage(pg_empty_dsn, embedding_dim=8, **options) as storage:
+        for row in rows[::20]:
+            query = SearchQuery(client_id=client.id, embedding=row.embedding, model="m", top_k=1)
+            [best] = await storage.vectors.search(query)
+            assert best.snippet.entity_id == row.entity_id
+
+
 @pytest.mark.parametrize("leftover", ["ccnew", "ccold"])
 async def test_a_rebuild_cut_short_is_redone_on_the_next_run(
     pg_empty_dsn: str, leftover: str
