@@ -4,7 +4,8 @@ For each size and tenant layout ("one" tenant holding every row, or "ten" tenant
 all writing about the same topics: where a filtered HNSW scan starves), rows are loaded by a
 raw COPY into `embeddings` without its HNSW index, then for each index kind (`half`: HNSW on
 embedding::halfvec(1536), the default since migration 0009; `full`: HNSW on the vector itself,
-the index before it) the index is built (time, size) and tenant 0 is searched:
+the index before it) the index is built (time, size; with the migrations' graph options,
+m and ef_construction, or --graph's) and tenant 0 is searched:
 
 - raw: the query written by hand with asyncpg + pgvector (ORDER BY ... LIMIT 10), and the
   endpoint's own statement written by hand (its 40 candidates re-ranked by exact distance),
@@ -26,6 +27,7 @@ recall@10 is against an exact scan of the tenant's rows (paraphrase queries of s
 
     uv run python bench/vector_search.py                          # 10k and 100k rows
     uv run python bench/vector_search.py --sizes 10000 --queries 100 --kinds half
+    uv run python bench/vector_search.py --sizes 100000 --kinds half --graph 16 64  # pgvector's
 
 Not a test: it prints figures, it asserts nothing.
 """

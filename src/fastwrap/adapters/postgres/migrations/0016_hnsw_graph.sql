@@ -4,8 +4,8 @@
 -- ef_construction = 128 candidates weighed while inserting (the default is 64). Most of an
 -- insert's time goes to repairing its new neighbours' link lists, work that grows with m
 -- squared; the wider search while inserting keeps the graph as good. Measured at 100k rows of
--- 1536 dimensions (docs/benchmarks.md, session 14): inserts 1.9-2.2x faster, recall@10 no lower
--- (0.990-0.991 against 0.983-0.995), search p50 lower, the index the same size.
+-- 1536 dimensions (docs/benchmarks.md, session 14): inserts 1.5-2.0x faster, recall@10 within
+-- build-to-build noise (0.982-0.991 against 0.980-0.995), search p50 lower, the same size.
 --
 -- REINDEX CONCURRENTLY rebuilds the index under the new options while the table keeps taking
 -- reads and writes (a build at 100k rows takes about half a minute). A crash mid-way leaves an
