@@ -51,10 +51,9 @@ def client() -> Client:
     )  # fmt: skip
 
 
-async def test_the_narrow_table_gives_the_same_hits_in_the_same_order(
-    pg_storage: Storage, pg_dsn: str
-) -> None:
-    rng = np.random.default_rng(15)
+async def store_snippets(pg_storage: Storage, rng: np.random.Generator) -> list[Client]:
+    """Two tenants' 600 snippets of 8 words from 60 (a word matches about 40 of a tenant's),
+    every 7th deleted."""
     tenants = [client(), client()]
     for tenant in tenants:
         await pg_storage.clients.add(tenant)
@@ -71,7 +70,21 @@ async def test_the_narrow_table_gives_the_same_hits_in_the_same_order(
         await pg_storage.vectors.upsert(batch, NOW)
     for n in range(0, 600, 7):
         await pg_storage.vectors.delete(tenants[n % 2].id, ("faq", "doc")[n % 3 == 0], str(n), NOW)
+    return tenants
 
+
+def scope_of(tenants: list[Client], q: int) -> tuple[object, ...]:
+    return (
+        tenants[q % 2].id, "m", ["doc"] if q % 3 == 0 else None,
+        {"lang": "fr"} if q % 4 == 0 else None,
+    )  # fmt: skip
+
+
+async def test_the_narrow_table_gives_the_same_hits_in_the_same_order(
+    pg_storage: Storage, pg_dsn: str
+) -> None:
+    rng = np.random.default_rng(15)
+    tenants = await store_snippets(pg_storage, rng)
     shape = VectorIndexShape(DIM, half=True)
     wide = search_statements("embeddings", SNIPPET_FIELDS, SCOPE, SCOPE_PARAMETERS, shape)
     narrow = search_statements("embeddings", SNIPPET_FIELDS, SCOPE, SCOPE_PARAMETERS, shape, TERMS)
@@ -83,10 +96,7 @@ async def test_the_narrow_table_gives_the_same_hits_in_the_same_order(
         for q in range(30):
             text = " ".join(f"w{w}" for w in rng.integers(0, 60, 1 + q % 4))
             vector = tuple(rng.standard_normal(DIM))
-            scope = (
-                tenants[q % 2].id, "m", ["doc"] if q % 3 == 0 else None,
-                {"lang": "fr"} if q % 4 == 0 else None,
-            )  # fmt: skip
+            scope = scope_of(tenants, q)
             for mode, args in (("keyword", (text, 10)), ("hybrid", (vector, text, 10, 40))):
                 statements = [getattr(s, mode) for s in (wide, narrow)]
                 before, after = [[tuple(r) for r in await conn.fetch(s, *scope, *args)]
@@ -94,6 +104,41 @@ async def test_the_narrow_table_gives_the_same_hits_in_the_same_order(
                 assert after == before, (mode, text, scope)
                 compared += bool(before)
         assert compared >= 50  # the queries do find things
+    finally:
+        await conn.close()
+
+
+async def test_a_hybrid_hit_carries_its_rank_in_each_part_searched_alone(
+    pg_storage: Storage, pg_dsn: str
+) -> None:
+    """The ranks the fusion uses are the hit's places in the keyword and the vector search of
+    the same depth, however many rows match beyond that depth."""
+    rng = np.random.default_rng(16)
+    tenants = await store_snippets(pg_storage, rng)
+    sql = search_statements(
+        "embeddings", SNIPPET_FIELDS, SCOPE, SCOPE_PARAMETERS, VectorIndexShape(DIM, True), TERMS
+    )
+    depth = 40
+    settings = session_settings(iterative_scan=True, ef_search=100)
+    conn = await asyncpg.connect(pg_dsn, server_settings=settings)
+    try:
+        await init_connection(conn)
+        deeper = 0
+        for q in range(30):
+            text = " ".join(f"w{w}" for w in rng.integers(0, 60, 1 + q % 4))
+            vector = tuple(rng.standard_normal(DIM))
+            scope = scope_of(tenants, q)
+            words = [r["id"] for r in await conn.fetch(sql.keyword, *scope, text, depth + 1)]
+            deeper += len(words) > depth
+            words = words[:depth]
+            nearest = [r["id"] for r in await conn.fetch(sql.vector, *scope, vector, depth, depth)]
+            hits = await conn.fetch(sql.hybrid, *scope, vector, text, 10, depth)
+            assert hits, (text, scope)
+            for hit in hits:
+                keyword_rank = words.index(hit["id"]) + 1 if hit["id"] in words else None
+                vector_rank = nearest.index(hit["id"]) + 1 if hit["id"] in nearest else None
+                assert (hit["keyword_rank"], hit["vector_rank"]) == (keyword_rank, vector_rank)
+        assert deeper >= 10  # many queries match more rows than the depth
     finally:
         await conn.close()
 

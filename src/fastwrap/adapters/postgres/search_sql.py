@@ -153,7 +153,10 @@ def hybrid_statement(
     vector, text = f"${n + 1}::vector", f"${n + 2}"
     top_k, candidates = f"${n + 3}", f"${n + 4}"
     words, words_scope = (table, scope) if terms is None else (terms.table, terms.scope)
-    matches = _keyword_matches(words, words_scope, "keyword_rank", candidates)
+    # The part's best `candidates` first (a top-N sort), then ranked: the same ranks as
+    # numbering every match, without sorting and numbering them all (a common word in a large
+    # tenant matches thousands).
+    matches = _keyword_matches(words, words_scope, "relevance DESC, t.id", candidates)
     # Normalised so that a hit ranked first by both parts scores 1.0.
     best = 2.0 / (RRF_K + 1)
     return f"""
@@ -169,7 +172,10 @@ vector_part AS (
     ) AS candidate
 ),
 keyword_part AS (
-    SELECT t.id, row_number() OVER (ORDER BY {RELEVANCE} DESC, t.id) AS keyword_rank{matches}
+    SELECT id, row_number() OVER (ORDER BY relevance DESC, id) AS keyword_rank
+    FROM (
+        SELECT t.id, {RELEVANCE} AS relevance{matches}
+    ) AS matched
 ),
 fused AS (
     SELECT id, vector_rank, keyword_rank,
