@@ -8,6 +8,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import asyncpg
+import numpy as np
 import pytest
 
 from fastwrap.adapters.postgres.migrate import (
@@ -189,6 +190,86 @@ async def test_the_graph_rebuild_keeps_every_snippet_findable(pg_empty_dsn: str)
             query = SearchQuery(client_id=client.id, embedding=row.embedding, model="m", top_k=1)
             [best] = await storage.vectors.search(query)
             assert best.snippet.entity_id == row.entity_id
+
+
+async def test_searches_and_writes_go_on_while_the_graph_is_rebuilt(pg_empty_dsn: str) -> None:
+    await migrate(pg_empty_dsn, 8)
+    client = Client(
+        id=uuid4(), email="w@example.com", password_hash="h", key_digest="a" * 64,
+        created_at=NOW, updated_at=NOW,
+    )  # fmt: skip
+    rng = np.random.default_rng(16)
+
+    def snippet(n: int) -> EmbeddedSnippet:
+        return EmbeddedSnippet(
+            client_id=client.id, entity_type="doc", entity_id=str(n), content=f"row {n}",
+            metadata={}, embedding=tuple(rng.standard_normal(8).tolist()), model="m",
+        )  # fmt: skip
+
+    options = {"adapter": "postgres", "pool_min": 1, "pool_max": 2}
+    holder = await asyncpg.connect(pg_empty_dsn)
+    try:
+        async with open_postgres_storage(pg_empty_dsn, embedding_dim=8, **options) as storage:
+            await storage.clients.add(client)
+            await storage.vectors.upsert([snippet(n) for n in range(100)], NOW)
+            await holder.execute("DELETE FROM app_schema WHERE version = 16")
+            # An old snapshot held open: REINDEX CONCURRENTLY waits for it before its swap,
+            # with the new index built and already taking inserts.
+            held = holder.transaction(isolation="repeatable_read")
+            await held.start()
+            await holder.fetchval("SELECT count(*) FROM embeddings")
+            rebuild = asyncio.create_task(migrate(pg_empty_dsn, 8))
+            await wait_for_phase(storage_dsn=pg_empty_dsn, phase="waiting for old snapshots")
+
+            during = [snippet(n) for n in range(100, 110)]
+            await storage.vectors.upsert(during, NOW)
+            for row in during:
+                query = SearchQuery(
+                    client_id=client.id, embedding=row.embedding, model="m", top_k=1
+                )
+                [best] = await storage.vectors.search(query)
+                assert best.snippet.entity_id == row.entity_id
+            assert not rebuild.done()  # all that went on while the rebuild waited
+            await held.rollback()
+            assert await rebuild == ["0016_hnsw_graph"]
+    finally:
+        await holder.close()
+    assert await graph_options(pg_empty_dsn) == HNSW_OPTIONS
+    assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
+    conn = await asyncpg.connect(pg_empty_dsn)
+    try:  # the rows written during the rebuild are in the new index (the index alone answers)
+        await conn.execute("SET enable_seqscan = off")
+        await conn.execute("SET hnsw.ef_search = 100")
+        for row in during:
+            nearest = await conn.fetchval(
+                "SELECT entity_id FROM embeddings WHERE deleted_at IS NULL "
+                "ORDER BY embedding::halfvec(8) <=> $1::float4[]::vector::halfvec(8) LIMIT 1",
+                list(row.embedding),
+            )
+            assert nearest == row.entity_id
+        plan = await conn.fetch(
+            "EXPLAIN SELECT entity_id FROM embeddings WHERE deleted_at IS NULL "
+            "ORDER BY embedding::halfvec(8) <=> '[1,0,0,0,0,0,0,0]'::vector::halfvec(8) LIMIT 1"
+        )
+        assert "embeddings_embedding_hnsw_half" in "\n".join(r[0] for r in plan)
+    finally:
+        await conn.close()
+
+
+async def wait_for_phase(storage_dsn: str, phase: str) -> None:
+    """Until an index build reports `phase` (pg_stat_progress_create_index)."""
+    conn = await asyncpg.connect(storage_dsn)
+    try:
+        async with asyncio.timeout(60):  # a bound against a hang, not a measurement
+            while (
+                await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_progress_create_index WHERE phase = $1", phase
+                )
+                == 0
+            ):
+                await asyncio.sleep(0.02)
+    finally:
+        await conn.close()
 
 
 @pytest.mark.parametrize("leftover", ["ccnew", "ccold"])
