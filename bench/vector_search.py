@@ -85,21 +85,25 @@ GRAPH = dict(HNSW_OPTIONS)
 INDEXES = {
     "half": (
         f"CREATE INDEX embeddings_embedding_hnsw_half ON embeddings USING hnsw "
-        f"((embedding::halfvec({DIM})) halfvec_cosine_ops) WITH ({{graph}}) "
-        "WHERE deleted_at IS NULL",
+        f"((embedding::halfvec({DIM})) halfvec_cosine_ops) {{graph}} WHERE deleted_at IS NULL",
         f"embedding::halfvec({DIM}) <=> $1::vector::halfvec({DIM})",
     ),
     "full": (
         "CREATE INDEX embeddings_embedding_hnsw ON embeddings USING hnsw "
-        "(embedding vector_cosine_ops) WITH ({graph}) WHERE deleted_at IS NULL",
+        "(embedding vector_cosine_ops) {graph} WHERE deleted_at IS NULL",
         "embedding <=> $1",
     ),
 }
 
 
+def graph_clause() -> str:
+    """The WITH clause of the graph options in force."""
+    return "WITH (" + ", ".join(f"{name} = {value}" for name, value in GRAPH.items()) + ")"
+
+
 def with_graph(create: str) -> str:
-    """An index's DDL with the graph options in force."""
-    return create.format(graph=", ".join(f"{name} = {value}" for name, value in GRAPH.items()))
+    """An index's DDL (`{graph}` where its WITH clause goes) with the options in force."""
+    return create.format(graph=graph_clause())
 
 
 DROP_INDEXES = (

@@ -4,6 +4,7 @@ snippets stored before the migration are found after it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -73,11 +74,20 @@ async def store_snippets(pg_storage: Storage, rng: np.random.Generator) -> list[
     return tenants
 
 
-def scope_of(tenants: list[Client], q: int) -> tuple[object, ...]:
-    return (
-        tenants[q % 2].id, "m", ["doc"] if q % 3 == 0 else None,
-        {"lang": "fr"} if q % 4 == 0 else None,
-    )  # fmt: skip
+def queries(
+    rng: np.random.Generator, tenants: list[Client]
+) -> Iterator[tuple[str, tuple[float, ...], tuple[object, ...]]]:
+    """30 searches over store_snippets' rows: (text of 1-4 words, vector, scope parameters),
+    the scope alternating tenants, with a type filter on every 3rd and a metadata filter on
+    every 4th."""
+    for q in range(30):
+        text = " ".join(f"w{w}" for w in rng.integers(0, 60, 1 + q % 4))
+        vector = tuple(rng.standard_normal(DIM))
+        scope = (
+            tenants[q % 2].id, "m", ["doc"] if q % 3 == 0 else None,
+            {"lang": "fr"} if q % 4 == 0 else None,
+        )  # fmt: skip
+        yield text, vector, scope
 
 
 async def test_the_narrow_table_gives_the_same_hits_in_the_same_order(
@@ -93,10 +103,7 @@ async def test_the_narrow_table_gives_the_same_hits_in_the_same_order(
     try:
         await init_connection(conn)
         compared = 0
-        for q in range(30):
-            text = " ".join(f"w{w}" for w in rng.integers(0, 60, 1 + q % 4))
-            vector = tuple(rng.standard_normal(DIM))
-            scope = scope_of(tenants, q)
+        for text, vector, scope in queries(rng, tenants):
             for mode, args in (("keyword", (text, 10)), ("hybrid", (vector, text, 10, 40))):
                 statements = [getattr(s, mode) for s in (wide, narrow)]
                 before, after = [[tuple(r) for r in await conn.fetch(s, *scope, *args)]
@@ -124,10 +131,7 @@ async def test_a_hybrid_hit_carries_its_rank_in_each_part_searched_alone(
     try:
         await init_connection(conn)
         deeper = 0
-        for q in range(30):
-            text = " ".join(f"w{w}" for w in rng.integers(0, 60, 1 + q % 4))
-            vector = tuple(rng.standard_normal(DIM))
-            scope = scope_of(tenants, q)
+        for text, vector, scope in queries(rng, tenants):
             words = [r["id"] for r in await conn.fetch(sql.keyword, *scope, text, depth + 1)]
             deeper += len(words) > depth
             words = words[:depth]

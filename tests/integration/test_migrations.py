@@ -157,42 +157,14 @@ async def test_an_index_build_cut_short_is_rebuilt_on_the_next_run(pg_empty_dsn:
     assert await graph_options(pg_empty_dsn) == HNSW_OPTIONS
 
 
-async def test_the_graph_rebuild_keeps_every_snippet_findable(pg_empty_dsn: str) -> None:
-    await migrate(pg_empty_dsn, 8)
-    client = Client(
-        id=uuid4(), email="g@example.com", password_hash="h", key_digest="f" * 64,
-        created_at=NOW, updated_at=NOW,
-    )  # fmt: skip
-    options = {"adapter": "postgres", "pool_min": 1, "pool_max": 2}
-    rows = [
-        EmbeddedSnippet(
-            client_id=client.id, entity_type="doc", entity_id=str(n), content=f"row {n}",
-            metadata={}, embedding=tuple(float((n >> i) & 1) + 0.01 * i for i in range(8)),
-            model="m",
-        )
-        for n in range(200)
-    ]  # fmt: skip
-    async with open_postgres_storage(pg_empty_dsn, embedding_dim=8, **options) as storage:
-        await storage.clients.add(client)
-        await storage.vectors.upsert(rows, NOW)
-    conn = await asyncpg.connect(pg_empty_dsn)
-    try:  # a deployment from before 0016: pgvector's default graph over stored snippets
-        await conn.execute("DELETE FROM app_schema WHERE version = 16")
-        await conn.execute("ALTER INDEX embeddings_embedding_hnsw_half RESET (m, ef_construction)")
-        await conn.execute("REINDEX INDEX embeddings_embedding_hnsw_half")
-    finally:
-        await conn.close()
-
-    assert await migrate(pg_empty_dsn, 8) == ["0016_hnsw_graph"]
-    assert await graph_options(pg_empty_dsn) == HNSW_OPTIONS
-    async with open_postgres_storage(pg_empty_dsn, embedding_dim=8, **options) as storage:
-        for row in rows[::20]:
-            query = SearchQuery(client_id=client.id, embedding=row.embedding, model="m", top_k=1)
-            [best] = await storage.vectors.search(query)
-            assert best.snippet.entity_id == row.entity_id
+async def undo_the_graph_migration(conn: asyncpg.Connection) -> None:
+    """The index as a deployment from before 0016 has it: pgvector's default graph."""
+    await conn.execute("DELETE FROM app_schema WHERE version = 16")
+    await conn.execute("ALTER INDEX embeddings_embedding_hnsw_half RESET (m, ef_construction)")
+    await conn.execute("REINDEX INDEX embeddings_embedding_hnsw_half")
 
 
-async def test_searches_and_writes_go_on_while_the_graph_is_rebuilt(pg_empty_dsn: str) -> None:
+async def test_the_graph_is_rebuilt_while_searches_and_writes_go_on(pg_empty_dsn: str) -> None:
     await migrate(pg_empty_dsn, 8)
     client = Client(
         id=uuid4(), email="w@example.com", password_hash="h", key_digest="a" * 64,
@@ -211,8 +183,10 @@ async def test_searches_and_writes_go_on_while_the_graph_is_rebuilt(pg_empty_dsn
     try:
         async with open_postgres_storage(pg_empty_dsn, embedding_dim=8, **options) as storage:
             await storage.clients.add(client)
-            await storage.vectors.upsert([snippet(n) for n in range(100)], NOW)
-            await holder.execute("DELETE FROM app_schema WHERE version = 16")
+            before = [snippet(n) for n in range(100)]
+            await storage.vectors.upsert(before, NOW)
+            await undo_the_graph_migration(holder)
+            assert await graph_options(pg_empty_dsn) == {}
             # An old snapshot held open: REINDEX CONCURRENTLY waits for it before its swap,
             # with the new index built and already taking inserts.
             held = holder.transaction(isolation="repeatable_read")
@@ -237,10 +211,11 @@ async def test_searches_and_writes_go_on_while_the_graph_is_rebuilt(pg_empty_dsn
     assert await graph_options(pg_empty_dsn) == HNSW_OPTIONS
     assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
     conn = await asyncpg.connect(pg_empty_dsn)
-    try:  # the rows written during the rebuild are in the new index (the index alone answers)
+    try:  # the rows stored before and written during the rebuild are in the new index (the
+        # index alone answers)
         await conn.execute("SET enable_seqscan = off")
         await conn.execute("SET hnsw.ef_search = 100")
-        for row in during:
+        for row in before[::10] + during:
             nearest = await conn.fetchval(
                 "SELECT entity_id FROM embeddings WHERE deleted_at IS NULL "
                 "ORDER BY embedding::halfvec(8) <=> $1::float4[]::vector::halfvec(8) LIMIT 1",
@@ -279,8 +254,7 @@ async def test_a_rebuild_cut_short_is_redone_on_the_next_run(
     await migrate(pg_empty_dsn, 8)
     conn = await asyncpg.connect(pg_empty_dsn)
     try:  # what a crash in 0016's REINDEX leaves: no record of it, an invalid copy of the index
-        await conn.execute("DELETE FROM app_schema WHERE version = 16")
-        await conn.execute("ALTER INDEX embeddings_embedding_hnsw_half RESET (m, ef_construction)")
+        await undo_the_graph_migration(conn)
         await conn.execute(
             f"CREATE INDEX embeddings_embedding_hnsw_half_{leftover} ON embeddings USING hnsw "
             "((embedding::halfvec(8)) halfvec_cosine_ops) WHERE deleted_at IS NULL"
