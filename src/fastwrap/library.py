@@ -161,8 +161,13 @@ async def open(
         container = make_container(resolve_settings(settings, overrides))
     elif settings is not None or overrides:
         raise TypeError("pass settings (and overrides) or a container, not both")
-    async with running(container) as services, services.memory_worker.running():
-        # Memory items are embedded in the background while the block runs (SPEC §15).
+    async with (
+        running(container) as services,
+        services.memory_worker.running(),
+        services.graph_worker.running(),
+    ):
+        # Memory items are embedded, and bulk-loaded snippets indexed, in the background while
+        # the block runs (SPEC §15).
         yield FastWrap(services=services, container=container)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import pytest
 
 import fastwrap
@@ -48,12 +50,27 @@ def read_snippets(path: Path) -> list[ImportLine]:
     return [parse_line(n, raw, 8) for n, raw in enumerate(lines, start=1) if raw.strip()]
 
 
-def test_import_upserts_every_line(pg_cli: Cli, ada: Seeded, tmp_path: Path) -> None:
+def waiting_for_the_index(dsn: str) -> int:
+    async def count() -> int:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return int(await conn.fetchval(WAITING))
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
+
+
+WAITING = "SELECT count(*) FROM embeddings WHERE deleted_at IS NULL AND graph_pending"
+
+
+def test_import_upserts_every_line(pg_cli: Cli, ada: Seeded, tmp_path: Path, pg_dsn: str) -> None:
     path = good_file(tmp_path, 230)
 
     result = pg_cli.ok("vectors", "import", str(path), "--client", ada.email)
 
     assert result.stdout.strip().splitlines()[-1] == "imported 230 snippets"
+    assert waiting_for_the_index(pg_dsn) == 0  # the command indexed what it imported
     assert stored(pg_cli, ada.client_id, metadata={"n": 229}) == ["q229"]
     assert stored(pg_cli, ada.client_id, metadata={"n": 0}) == ["q0"]
     assert len(stored(pg_cli, ada.client_id)) == 50

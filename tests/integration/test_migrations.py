@@ -58,6 +58,21 @@ async def test_an_empty_database_gets_every_migration_in_order(pg_empty_dsn: str
     ]  # fmt: skip
     assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
     assert await graph_options(pg_empty_dsn) == HNSW_OPTIONS
+    assert await graph_predicate(pg_empty_dsn) == GRAPH_PREDICATE
+
+
+# The rows the HNSW index holds: live ones, not waiting for their insert (0017, 0018).
+GRAPH_PREDICATE = "((deleted_at IS NULL) AND (NOT graph_pending))"
+INDEXED = "deleted_at IS NULL AND NOT graph_pending"  # what a query says to use the index
+
+
+async def graph_predicate(dsn: str) -> str:
+    [row] = await fetch(
+        dsn,
+        """SELECT pg_get_expr(indpred, indrelid) AS predicate FROM pg_index
+           WHERE indexrelid = 'embeddings_embedding_hnsw_half'::regclass""",
+    )
+    return str(row["predicate"])
 
 
 async def graph_options(dsn: str) -> dict[str, int]:
@@ -80,10 +95,11 @@ async def vector_indexes(dsn: str) -> dict[str, bool]:
 
 
 def test_the_index_files_split_into_their_statements() -> None:
-    create, rebuild = [m for m in load_migrations() if m.version in VECTOR_INDEX_VERSIONS]
-    assert (create.transactional, rebuild.transactional) == (False, False)
-    assert (create.applies_to(4000), create.applies_to(4001)) == (True, False)
-    assert (rebuild.applies_to(4000), rebuild.applies_to(4001)) == (True, False)
+    index_files = [m for m in load_migrations() if m.version in VECTOR_INDEX_VERSIONS]
+    create, rebuild, without_pending = index_files
+    for migration in index_files:
+        assert not migration.transactional
+        assert (migration.applies_to(4000), migration.applies_to(4001)) == (True, False)
     statements = create.statements(1536)
     assert [s.split()[:3] for s in statements] == [
         ["DROP", "INDEX", "CONCURRENTLY"],
@@ -97,6 +113,14 @@ def test_the_index_files_split_into_their_statements() -> None:
         ["ALTER", "INDEX", "embeddings_embedding_hnsw_half"],
         ["REINDEX", "INDEX", "CONCURRENTLY"],
     ]
+    statements = without_pending.statements(1536)
+    assert [s.split()[:3] for s in statements] == [
+        ["DROP", "INDEX", "CONCURRENTLY"],
+        ["CREATE", "INDEX", "CONCURRENTLY"],
+        ["DROP", "INDEX", "CONCURRENTLY"],
+        ["ALTER", "INDEX", "embeddings_embedding_hnsw_next"],
+    ]
+    assert "halfvec(1536)" in statements[1]
     assert all(m.transactional for m in load_migrations() if m.version not in VECTOR_INDEX_VERSIONS)
 
 
@@ -152,9 +176,12 @@ async def test_an_index_build_cut_short_is_rebuilt_on_the_next_run(pg_empty_dsn:
         "embeddings_embedding_hnsw_half": False, "embeddings_embedding_hnsw": True,
     }  # fmt: skip
 
-    assert await migrate(pg_empty_dsn, 8) == ["0009_halfvec_index", "0016_hnsw_graph"]
+    assert await migrate(pg_empty_dsn, 8) == [
+        "0009_halfvec_index", "0016_hnsw_graph", "0018_graph_skips_pending",
+    ]  # fmt: skip
     assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
     assert await graph_options(pg_empty_dsn) == HNSW_OPTIONS
+    assert await graph_predicate(pg_empty_dsn) == GRAPH_PREDICATE
 
 
 async def undo_the_graph_migration(conn: asyncpg.Connection) -> None:
@@ -217,13 +244,13 @@ async def test_the_graph_is_rebuilt_while_searches_and_writes_go_on(pg_empty_dsn
         await conn.execute("SET hnsw.ef_search = 100")
         for row in before[::10] + during:
             nearest = await conn.fetchval(
-                "SELECT entity_id FROM embeddings WHERE deleted_at IS NULL "
+                f"SELECT entity_id FROM embeddings WHERE {INDEXED} "
                 "ORDER BY embedding::halfvec(8) <=> $1::float4[]::vector::halfvec(8) LIMIT 1",
                 list(row.embedding),
             )
             assert nearest == row.entity_id
         plan = await conn.fetch(
-            "EXPLAIN SELECT entity_id FROM embeddings WHERE deleted_at IS NULL "
+            f"EXPLAIN SELECT entity_id FROM embeddings WHERE {INDEXED} "
             "ORDER BY embedding::halfvec(8) <=> '[1,0,0,0,0,0,0,0]'::vector::halfvec(8) LIMIT 1"
         )
         assert "embeddings_embedding_hnsw_half" in "\n".join(r[0] for r in plan)
@@ -270,6 +297,71 @@ async def test_a_rebuild_cut_short_is_redone_on_the_next_run(
     assert await migrate(pg_empty_dsn, 8) == ["0016_hnsw_graph"]
     assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
     assert await graph_options(pg_empty_dsn) == HNSW_OPTIONS
+
+
+@pytest.mark.parametrize("crash", ["while building", "before the rename"])
+async def test_the_index_without_pending_rows_replaces_the_old_one_and_survives_a_crash(
+    pg_empty_dsn: str, crash: str
+) -> None:
+    await migrate(pg_empty_dsn, 8)
+    rng = np.random.default_rng(18)
+    vectors = [rng.standard_normal(8).tolist() for _ in range(50)]
+    conn = await asyncpg.connect(pg_empty_dsn)
+    try:  # a deployment from before 0017/0018: rows stored, the index over every live row
+        client = uuid4()
+        await conn.execute(
+            "INSERT INTO clients (id, email, password_hash, key_digest, created_at, updated_at)"
+            " VALUES ($1, 'x@example.com', 'h', $2, now(), now())", client, "b" * 64,
+        )  # fmt: skip
+        await conn.executemany(
+            "INSERT INTO embeddings (client_id, entity_type, entity_id, content, metadata,"
+            " embedding, model, created_at, updated_at)"
+            " VALUES ($1, 'doc', $2, 'x', '{}', $3::float4[]::vector, 'm', now(), now())",
+            [(client, str(n), vector) for n, vector in enumerate(vectors)],
+        )
+        await conn.execute("DELETE FROM app_schema WHERE version = 18")
+        await conn.execute("DROP INDEX embeddings_embedding_hnsw_half")
+        await conn.execute(
+            "CREATE INDEX embeddings_embedding_hnsw_half ON embeddings USING hnsw "
+            "((embedding::halfvec(8)) halfvec_cosine_ops) WITH (m = 8, ef_construction = 128) "
+            "WHERE deleted_at IS NULL"
+        )
+        if crash == "while building":  # an invalid new index beside the old one
+            await conn.execute(
+                "CREATE INDEX embeddings_embedding_hnsw_next ON embeddings USING hnsw "
+                "((embedding::halfvec(8)) halfvec_cosine_ops) WHERE deleted_at IS NULL"
+            )
+            await conn.execute(
+                "UPDATE pg_index SET indisvalid = false "
+                "WHERE indexrelid = 'embeddings_embedding_hnsw_next'::regclass"
+            )
+        else:  # the new index built, the old one dropped, the new one not renamed yet
+            await conn.execute("DROP INDEX embeddings_embedding_hnsw_half")
+            await conn.execute(
+                "CREATE INDEX embeddings_embedding_hnsw_next ON embeddings USING hnsw "
+                "((embedding::halfvec(8)) halfvec_cosine_ops) WITH (m = 8, ef_construction = 128) "
+                f"WHERE {INDEXED}"
+            )
+    finally:
+        await conn.close()
+
+    assert await migrate(pg_empty_dsn, 8) == ["0018_graph_skips_pending"]
+    assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
+    assert await graph_predicate(pg_empty_dsn) == GRAPH_PREDICATE
+    assert await graph_options(pg_empty_dsn) == HNSW_OPTIONS
+    conn = await asyncpg.connect(pg_empty_dsn)
+    try:  # every row stored before is in the new index (the index alone answers)
+        await conn.execute("SET enable_seqscan = off")
+        await conn.execute("SET hnsw.ef_search = 100")
+        for n, vector in enumerate(vectors):
+            nearest = await conn.fetchval(
+                f"SELECT entity_id FROM embeddings WHERE {INDEXED} "
+                "ORDER BY embedding::halfvec(8) <=> $1::float4[]::vector::halfvec(8) LIMIT 1",
+                vector,
+            )
+            assert nearest == str(n)
+    finally:
+        await conn.close()
 
 
 async def test_a_second_run_is_a_no_op(pg_empty_dsn: str) -> None:
@@ -324,6 +416,7 @@ async def test_resetting_embeddings_moves_the_store_to_a_new_dimension(pg_empty_
     assert await reset_embeddings(pg_empty_dsn, 16) == 1
     assert await vector_indexes(pg_empty_dsn) == {"embeddings_embedding_hnsw_half": True}
     assert await graph_options(pg_empty_dsn) == HNSW_OPTIONS
+    assert await graph_predicate(pg_empty_dsn) == GRAPH_PREDICATE
 
     async with open_postgres_storage(pg_empty_dsn, embedding_dim=16, **options) as storage:
         query = SearchQuery(client_id=client.id, embedding=(1.0,) * 16, model="m", top_k=5)

@@ -15,6 +15,7 @@ import pytest
 from fastwrap.adapters.bundles import Storage
 from fastwrap.adapters.postgres.pool import init_connection
 from fastwrap.adapters.postgres.search_sql import VectorIndexShape, search_statements
+from fastwrap.adapters.postgres.storage import GRAPH_PENDING
 from fastwrap.adapters.postgres.vectors import (
     DEFAULT_CANDIDATES,
     SCOPE,
@@ -78,6 +79,9 @@ SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan'
 """
 
 
+SHAPE = VectorIndexShape(DIM, half=True, pending=GRAPH_PENDING)  # as storage.py builds it
+
+
 async def index_search(
     dsn: str, tenant: UUID, queries: Matrix, types: list[str] | None = None
 ) -> tuple[str, list[set[str]]]:
@@ -86,9 +90,7 @@ async def index_search(
     No exact fallback here, so this shows what the iterative index scan alone returns.
     """
     settings = session_settings(iterative_scan=True, ef_search=100)
-    search = search_statements(
-        "embeddings", SNIPPET_FIELDS, SCOPE, SCOPE_PARAMETERS, VectorIndexShape(DIM, half=True)
-    ).vector
+    search = search_statements("embeddings", SNIPPET_FIELDS, SCOPE, SCOPE_PARAMETERS, SHAPE).vector
     conn = await asyncpg.connect(dsn, server_settings=settings)
     try:
         await init_connection(conn)

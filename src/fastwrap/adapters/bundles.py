@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from fastwrap.ports.bulk import BulkSnippetLoader
+from fastwrap.ports.bulk import BulkSnippetLoader, GraphBacklog
 from fastwrap.ports.conversations import ConversationStore
 from fastwrap.ports.documents import DocumentStore
 from fastwrap.ports.health import HealthProbe
@@ -36,6 +36,7 @@ class Storage:
     health: HealthProbe
     adapter: str  # "memory" | "embedded" | "postgres", as /health shows it
     snippet_loader: BulkSnippetLoader
+    graph_backlog: GraphBacklog
     documents: DocumentStore
     jobs: JobQueue
     keys: KeyStore

@@ -31,6 +31,7 @@ from fastwrap.container.resources import (
     _logins,
     _secret,
     account_chat_model,
+    graph_workers,
     make_chat_model,
     make_embedder,
     memory_defaults,
@@ -50,6 +51,7 @@ from fastwrap.domain.clients import ClientService
 from fastwrap.domain.conversations import ConversationService
 from fastwrap.domain.documents import JOB_KIND, DocumentJob, DocumentService
 from fastwrap.domain.end_users import EndUserService
+from fastwrap.domain.graph_worker import GraphWorker
 from fastwrap.domain.health import HealthService
 from fastwrap.domain.imports import ImportService
 from fastwrap.domain.internal_key import InternalKey
@@ -94,6 +96,7 @@ class Services:
     budgets: BudgetGuard
     end_users: EndUserService
     memory_worker: MemoryWorker
+    graph_worker: GraphWorker
     tracer_provider: TracerProvider | None = None  # set when OTEL_EXPORTER_OTLP_ENDPOINT is
 
 
@@ -179,12 +182,22 @@ class Container(containers.DeclarativeContainer):
     vector_service = providers.Singleton(
         VectorService, index=storage.provided.vectors, embedder=embedder.provided[0], clock=clock
     )
+    # Bulk loads' index inserts, run after they are published (SPEC §15, graph_worker.py).
+    graph_doorbell = providers.Singleton(Doorbell)
+    graph_worker = providers.Singleton(
+        GraphWorker,
+        storage.provided.graph_backlog,
+        workers=providers.Callable(graph_workers, settings),
+        poll_seconds=settings.provided.job_poll_seconds,
+        doorbell=graph_doorbell,
+    )
     import_service = providers.Singleton(
         ImportService,
         loader=storage.provided.snippet_loader,
         embedder=embedder.provided[0],
         clock=clock,
         decode=decode_line,
+        graph_doorbell=graph_doorbell,
     )
     doorbell = providers.Singleton(Doorbell)
     document_service = providers.Singleton(
@@ -196,6 +209,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         inline_max_bytes=settings.provided.document_inline_max_bytes,
         doorbell=doorbell,
+        graph_doorbell=graph_doorbell,
     )
     job_worker = providers.Singleton(
         JobWorker,
@@ -285,6 +299,7 @@ class Container(containers.DeclarativeContainer):
         budgets=budget_guard,
         end_users=end_user_service,
         memory_worker=memory_worker,
+        graph_worker=graph_worker,
     )
 
 

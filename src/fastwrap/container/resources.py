@@ -231,6 +231,11 @@ async def open_usage_recorder(ledger: UsageLedger) -> AsyncIterator[UsageRecorde
         await recorder.aclose()
 
 
+def graph_workers(settings: Settings) -> int:
+    """VECTOR_INDEX_WORKERS, held to half the pool (at least one) so requests find connections."""
+    return max(1, min(settings.vector_index_workers, settings.db_pool_max // 2))
+
+
 def memory_defaults(settings: Settings) -> MemoryDefaults:
     """The VECTOR_CHAT_* variables, for characters that set no `memory` (SPEC §15)."""
     remembering = None

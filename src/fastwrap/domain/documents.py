@@ -114,7 +114,11 @@ class DocumentService:
         clock: Clock,
         inline_max_bytes: int = 262_144,
         doorbell: Doorbell | None = None,
+        graph_doorbell: Doorbell | None = None,
     ) -> None:
+        """`doorbell` is rung when a job is queued; `graph_doorbell` when a document's chunks
+        are stored (they wait for the graph workers to index them, searchable meanwhile)."""
+        self._graph_doorbell = graph_doorbell
         self._store = store
         self._reader = reader
         self._embedder = embedder
@@ -159,7 +163,10 @@ class DocumentService:
             chunk_size=source.chunk_size, chunk_overlap=source.chunk_overlap,
             created_at=now, updated_at=now,
         )  # fmt: skip
-        return await self._store.replace(document, self._chunks(document, pieces, vectors))
+        stored = await self._store.replace(document, self._chunks(document, pieces, vectors))
+        if self._graph_doorbell is not None:
+            self._graph_doorbell.ring()
+        return stored
 
     async def _embed(self, pieces: list[str], progress: Progress | None) -> list[array[float]]:
         vectors: list[array[float]] = []

@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from fastwrap.domain.errors import Invalid
+from fastwrap.domain.jobs import Doorbell
 from fastwrap.domain.model import EmbeddedSnippet, SnippetInput
 from fastwrap.domain.vectors import (
     MAX_CONTENT,
@@ -193,12 +194,16 @@ class ImportService:
         embedder: Embedder,
         clock: Clock,
         decode: JsonDecoder = decode_json,
+        graph_doorbell: Doorbell | None = None,
     ) -> None:
-        """`decode`: how a line's JSON is read (`decode_json`'s values, faster if need be)."""
+        """`decode`: how a line's JSON is read (`decode_json`'s values, faster if need be).
+        `graph_doorbell` is rung once an import is published: its rows wait for the graph
+        workers (domain.graph_worker) to index them, searchable meanwhile."""
         self._loader = loader
         self._embedder = embedder
         self._clock = clock
         self._decode = decode
+        self._graph_doorbell = graph_doorbell
 
     async def run(
         self,
@@ -214,6 +219,8 @@ class ImportService:
                 raise Invalid("the import holds no snippets; nothing was imported")
             await self._stage_embedded(client_id, to_embed, staging, staged, report)
             imported = await staging.publish(self._clock.now())
+        if self._graph_doorbell is not None:
+            self._graph_doorbell.ring()
         return ImportResult(imported=imported, embedded=len(to_embed))
 
     def _row(

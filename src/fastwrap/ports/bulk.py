@@ -1,4 +1,5 @@
-"""Loading many snippets at once, all-or-nothing (bulk import, documents)."""
+"""Loading many snippets at once, all-or-nothing (bulk import, documents), and the index work
+such loads leave for later."""
 
 from __future__ import annotations
 
@@ -27,3 +28,20 @@ class BulkSnippetLoader(Protocol):
     def staging(self, client_id: UUID) -> AbstractAsyncContextManager[SnippetStaging]:
         """A staging area for `client_id`; leaving it unpublished (or on an error) discards
         everything it holds."""
+
+
+class GraphBacklog(Protocol):
+    """Published snippets that the nearest-neighbour index does not hold yet.
+
+    A bulk load publishes its rows at once and leaves their index inserts (most of its cost) to
+    the graph workers, which run them on several connections. Searches find a waiting row all
+    the same (by an exact comparison), so whether it is indexed yet changes what a search costs,
+    never what it finds. A store without such an index has nothing waiting.
+    """
+
+    async def pending(self) -> int:
+        """How many live snippets wait for their index insert."""
+
+    async def index_some(self, limit: int) -> int:
+        """Put up to `limit` waiting snippets into the index, in one step that concurrent
+        callers never share rows with; how many (0: none was waiting)."""

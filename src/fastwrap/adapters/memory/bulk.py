@@ -1,4 +1,6 @@
-"""In-memory bulk loads: rows wait in a list and are upserted together on publish."""
+"""In-memory bulk loads: rows wait in a list and are upserted together on publish. There is no
+index to defer inserts into, but published rows are marked waiting and the backlog clears them,
+as in PostgreSQL, so the graph workers and their callers run the same here."""
 
 from __future__ import annotations
 
@@ -7,11 +9,11 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from uuid import UUID
 
-from fastwrap.adapters.memory.clients import CLIENT_NOT_FOUND, MemoryState
+from fastwrap.adapters.memory.clients import CLIENT_NOT_FOUND, MemoryState, SnippetRecord
 from fastwrap.adapters.memory.vectors import InMemoryVectorIndex
 from fastwrap.domain.errors import NotFound
 from fastwrap.domain.model import EmbeddedSnippet
-from fastwrap.ports.bulk import BulkSnippetLoader, SnippetStaging
+from fastwrap.ports.bulk import BulkSnippetLoader, GraphBacklog, SnippetStaging
 
 
 def require_live_client(state: MemoryState, client_id: UUID) -> None:
@@ -32,6 +34,8 @@ class InMemorySnippetStaging(SnippetStaging):
     async def publish(self, at: datetime) -> int:
         require_live_client(self._state, self._client_id)
         stored = await InMemoryVectorIndex(self._state).upsert(self._rows, at)
+        for snippet in stored:
+            self._state.snippets[snippet.id].graph_pending = True
         return len(stored)
 
 
@@ -42,3 +46,21 @@ class InMemorySnippetLoader(BulkSnippetLoader):
     @asynccontextmanager
     async def staging(self, client_id: UUID) -> AsyncIterator[SnippetStaging]:
         yield InMemorySnippetStaging(self._state, client_id)
+
+
+class InMemoryGraphBacklog(GraphBacklog):
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    def _waiting(self) -> list[SnippetRecord]:
+        snippets = self._state.snippets.values()
+        return [r for r in snippets if r.deleted_at is None and r.graph_pending]
+
+    async def pending(self) -> int:
+        return len(self._waiting())
+
+    async def index_some(self, limit: int) -> int:
+        batch = self._waiting()[:limit]
+        for record in batch:
+            record.graph_pending = False
+        return len(batch)

@@ -53,6 +53,7 @@ class SnippetRecord:
     snippet: Snippet
     embedding: tuple[float, ...]
     deleted_at: datetime | None = None
+    graph_pending: bool = False  # published by a bulk load, not "indexed" yet (ports.bulk)
 
 
 @dataclass(slots=True)

@@ -43,7 +43,8 @@ class InMemoryDocumentStore(DocumentStore):
         current = self._live(document.client_id, document.entity_type, document.document_id)
         if current is not None:
             document = replace(document, id=current.value.id, created_at=current.value.created_at)
-        await self._vectors.upsert(chunks, document.updated_at)
+        for snippet in await self._vectors.upsert(chunks, document.updated_at):
+            self._state.snippets[snippet.id].graph_pending = True  # a bulk load, as in bulk.py
         kept = {c.entity_id for c in chunks}
         self._drop_chunks(document, document.updated_at, keep=kept)
         if current is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastwrap.adapters.bundles import Storage
-from fastwrap.adapters.memory.bulk import InMemorySnippetLoader
+from fastwrap.adapters.memory.bulk import InMemoryGraphBacklog, InMemorySnippetLoader
 from fastwrap.adapters.memory.characters import InMemoryCharacterRepository
 from fastwrap.adapters.memory.clients import InMemoryClientRepository, MemoryState
 from fastwrap.adapters.memory.documents import InMemoryDocumentStore
@@ -42,6 +42,7 @@ def memory_storage(state: MemoryState | None = None) -> Storage:
         health=InMemoryHealthProbe(),
         adapter="memory",
         snippet_loader=InMemorySnippetLoader(state),
+        graph_backlog=InMemoryGraphBacklog(state),
         documents=InMemoryDocumentStore(state),
         jobs=InMemoryJobQueue(state),
         keys=InMemoryKeyStore(state),

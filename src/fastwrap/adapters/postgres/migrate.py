@@ -71,9 +71,10 @@ RETYPE_MEMORY = (
     f" (binary_quantize(embedding)::bit({DIM_TOKEN})) STORED",
 )
 # The migrations that build the HNSW index: 0009 creates it, 0016 rebuilds it with the graph
-# options below (the integration tests check the built index carries them; the benchmarks build
-# theirs with them).
-VECTOR_INDEX_VERSIONS = (9, 16)
+# options below, 0018 builds it again without the rows waiting for their insert (the
+# integration tests check the built index carries the options; the benchmarks build theirs with
+# them and the same predicate).
+VECTOR_INDEX_VERSIONS = (9, 16, 18)
 HNSW_OPTIONS = {"m": 8, "ef_construction": 128}
 STORED_DIM = """
 SELECT a.atttypmod

@@ -45,11 +45,41 @@ class VectorIndexShape:
 
     dim: int
     half: bool
+    # A boolean column of rows the index leaves out until a worker clears it (migrations 0017,
+    # 0018: bulk loads defer their HNSW inserts); None when the index holds every row in scope.
+    pending: str | None = None
 
     def order_by(self, vector: str) -> str:
         if self.half:
             return f"(t.embedding::halfvec({self.dim})) <=> ({vector}::halfvec({self.dim}))"
         return f"t.embedding <=> {vector}"
+
+    def nearest(self, table: str, columns: str, scope: str, vector: str, limit: str) -> str:
+        """A subquery (no alias) of the `limit` rows in `scope` nearest to `vector` that the
+        index finds, with `columns` (over alias t) and their exact `distance`. With `pending`,
+        the rows not in the index yet are ranked exactly beside them (a probe of an empty
+        partial index once the workers have caught up), and the best `limit` of both are kept.
+        """
+
+        def part(condition: str, order: str) -> str:
+            return f"""
+    SELECT {columns}, t.embedding <=> {vector} AS distance
+    FROM {table} AS t
+    WHERE {scope}{condition}
+    ORDER BY {order}
+    LIMIT {limit}"""
+
+        if self.pending is None:
+            return f"({part('', self.order_by(vector))}\n)"
+        indexed = part(f" AND NOT t.{self.pending}", self.order_by(vector))
+        waiting = part(f" AND t.{self.pending}", "distance")
+        return f"""(
+    SELECT * FROM (({indexed}
+    ) UNION ALL ({waiting}
+    )) AS both_parts
+    ORDER BY distance, id
+    LIMIT {limit}
+)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,16 +121,11 @@ def vector_statement(
     # The index hands over `candidates` rows in (approximately) its order; they are re-ranked
     # by their exact distance. More candidates than top_k is what keeps recall up when the
     # scope is selective: the iterative scan then walks on until that many rows pass it.
+    nearest = shape.nearest(table, _columns(columns), scope, vector, candidates)
     return f"""
 SELECT {_columns(columns)}, t.distance, NULL::bigint AS vector_rank,
        NULL::bigint AS keyword_rank, NULL::float8 AS score
-FROM (
-    SELECT {_columns(columns)}, t.embedding <=> {vector} AS distance
-    FROM {table} AS t
-    WHERE {scope}
-    ORDER BY {shape.order_by(vector)}
-    LIMIT {candidates}
-) AS t
+FROM {nearest} AS t
 ORDER BY t.distance, t.id
 LIMIT {top_k}
 """
@@ -163,13 +188,7 @@ def hybrid_statement(
 WITH {KEYWORD_QUERY.format(text=text).strip()},
 vector_part AS (
     SELECT id, row_number() OVER (ORDER BY distance, id) AS vector_rank
-    FROM (
-        SELECT t.id, t.embedding <=> {vector} AS distance
-        FROM {table} AS t
-        WHERE {scope}
-        ORDER BY {shape.order_by(vector)}
-        LIMIT {candidates}
-    ) AS candidate
+    FROM {shape.nearest(table, "t.id", scope, vector, candidates)} AS candidate
 ),
 keyword_part AS (
     SELECT id, row_number() OVER (ORDER BY relevance DESC, id) AS keyword_rank

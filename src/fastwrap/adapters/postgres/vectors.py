@@ -38,7 +38,8 @@ FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::vec
     AS item (client_id, entity_type, entity_id, content, metadata, embedding, model)
 ON CONFLICT (client_id, entity_type, entity_id) WHERE deleted_at IS NULL
 DO UPDATE SET content = excluded.content, metadata = excluded.metadata,
-    embedding = excluded.embedding, model = excluded.model, updated_at = excluded.updated_at
+    embedding = excluded.embedding, model = excluded.model, updated_at = excluded.updated_at,
+    graph_pending = false
 RETURNING {SNIPPET_COLUMNS}
 """
 SCOPE = """client_id = $1 AND model = $2 AND deleted_at IS NULL

@@ -1,6 +1,6 @@
 """`fastwrap documents add PATH...`: split and store files as a client's documents, with a
 progress bar per file. Each file is processed here and now (no background job), through the
-same DocumentService as `POST /api/documents`."""
+same DocumentService as `POST /api/documents`; then the chunks are put into the vector index."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import typer
 from fastwrap.domain.knowledge import FORMAT_OF_EXTENSION, Document, DocumentSource
 from fastwrap.entrypoints.cli.console import ClientRef, fail, run
 from fastwrap.entrypoints.cli.tenants import find_client
-from fastwrap.entrypoints.cli.vectors import progress_bar
+from fastwrap.entrypoints.cli.vectors import index_backlog, progress_bar
 
 if TYPE_CHECKING:
     from fastwrap.container import Services
@@ -52,6 +52,7 @@ async def _add(
                 bar.update(task, completed=done, total=total)
 
             stored.append(await services.documents.ingest(owner.id, source, progress))
+    await index_backlog(services)
     return stored
 
 

@@ -1,7 +1,9 @@
 """`fastwrap vectors import FILE`: bulk-load a client's snippets from NDJSON, with progress.
 
 The same path as `POST /api/vectors/import` (ImportService): every line is checked first and
-the whole file is stored in one step, or nothing is.
+the whole file is stored in one step, or nothing is. Then the command puts the rows into the
+vector index, with a second bar (a server does it in the background; stopped here, the rows stay
+searchable and a server, or the next import, indexes them).
 """
 
 from __future__ import annotations
@@ -49,15 +51,27 @@ def count_lines(path: Path) -> int:
         return sum(1 for line in source if line.strip())
 
 
+async def index_backlog(services: Services) -> int:
+    """Index the snippets bulk loads left waiting (graph_worker.py), with a progress bar."""
+    waiting = await services.graph_worker.pending()
+    if not waiting:
+        return 0
+    with progress_bar("indexing") as progress:
+        task = progress.add_task("index", total=waiting)
+        return await services.graph_worker.drain(lambda n: progress.advance(task, n))
+
+
 async def _import(services: Services, client_ref: str, path: Path) -> ImportResult:
     owner = await find_client(services, client_ref)
     with progress_bar("importing") as progress:
         task = progress.add_task("import", total=count_lines(path))
-        return await services.imports.run(
+        result = await services.imports.run(
             owner.id,
             split_lines(file_chunks(path)),
             lambda staged: progress.update(task, completed=staged),
         )
+    await index_backlog(services)
+    return result
 
 
 @vectors_app.command("import")

@@ -109,6 +109,8 @@ def create_app(container: Container, limits: RequestLimits | None = None) -> Fas
             await stack.enter_async_context(services.worker.running())
             # ... and so is the memory outbox (SPEC §15).
             await stack.enter_async_context(services.memory_worker.running())
+            # ... and bulk-loaded snippets are put into the vector index (SPEC §15).
+            await stack.enter_async_context(services.graph_worker.running())
             yield
 
     app = FastAPI(
