@@ -23,7 +23,15 @@ import asyncpg
 import numpy as np
 from stack import Stack, start_stack
 from vector_data import DIM, TOP_K, clustered, copy_rows, records, texts, timed
-from vector_search import DROP_INDEXES, INDEXES, build, graph_clause, load_layout, with_graph
+from vector_search import (
+    DROP_INDEXES,
+    INDEXED_ROWS,
+    INDEXES,
+    build,
+    graph_clause,
+    load_layout,
+    with_graph,
+)
 
 from fastwrap.adapters.langchain.hashing import HASHING_MODEL
 from fastwrap.adapters.postgres.pool import init_connection
@@ -34,7 +42,7 @@ KINDS = {
     "half": (with_graph(INDEXES["half"][0]), INDEXES["half"][1]),
     "bq": (
         f"CREATE INDEX embeddings_embedding_hnsw_bq ON embeddings USING hnsw "
-        f"(({BITS}) bit_hamming_ops) {graph_clause()} WHERE deleted_at IS NULL",
+        f"(({BITS}) bit_hamming_ops) {graph_clause()} WHERE {INDEXED_ROWS}",
         f"{BITS} <~> binary_quantize($1::vector)",
     ),
 }
@@ -45,7 +53,7 @@ def reranked(order: str, candidates: int) -> str:
     return f"""
 SELECT entity_id FROM (
     SELECT entity_id, embedding <=> $1 AS distance FROM embeddings
-    WHERE client_id = $2 AND model = $3 AND deleted_at IS NULL
+    WHERE client_id = $2 AND model = $3 AND deleted_at IS NULL AND NOT graph_pending
     ORDER BY {order} LIMIT {candidates}
 ) AS t ORDER BY distance LIMIT {TOP_K}
 """

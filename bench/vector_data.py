@@ -84,10 +84,11 @@ def ndjson(rows: list[tuple[Any, ...]]) -> list[bytes]:
 
 
 def raw_search_sql(order: str) -> str:
-    """The search as anyone would write it by hand with asyncpg + pgvector."""
+    """The search as anyone would write it by hand with asyncpg + pgvector (over the rows the
+    index holds: FastWrap's statement also ranks those waiting for the graph workers)."""
     return f"""
 SELECT id, entity_id, embedding <=> $1 AS distance FROM embeddings
-WHERE client_id = $2 AND model = $3 AND deleted_at IS NULL
+WHERE client_id = $2 AND model = $3 AND deleted_at IS NULL AND NOT graph_pending
 ORDER BY {order} LIMIT {TOP_K}
 """
 
@@ -102,7 +103,7 @@ def reranked_search_sql(order: str, candidates: int) -> str:
     return f"""
 SELECT * FROM (
     SELECT {columns}, embedding <=> $1 AS distance FROM embeddings
-    WHERE client_id = $2 AND model = $3 AND deleted_at IS NULL
+    WHERE client_id = $2 AND model = $3 AND deleted_at IS NULL AND NOT graph_pending
     ORDER BY {order} LIMIT {candidates}
 ) AS c ORDER BY distance, id LIMIT {TOP_K}
 """
