@@ -63,8 +63,9 @@ class Settings(BaseSettings):
     # HNSW candidate list per search: higher is better recall, slower searches.
     vector_ef_search: int = Field(default=300, ge=10, le=1000)
     # Connections that put bulk-loaded snippets into the HNSW index at once (graph_worker.py);
-    # never more than half of DB_POOL_MAX, so requests always find a connection.
-    vector_index_workers: int = Field(default=2, ge=1, le=32)
+    # never more than half of DB_POOL_MAX, so requests always find a connection. 0: this
+    # process leaves it to other replicas.
+    vector_index_workers: int = Field(default=2, ge=0, le=32)
     # Key and character lookups kept in memory, dropped on the database's change notices;
     # 0 asks the database on every request.
     lookup_cache_size: int = Field(default=10_000, ge=0, le=10_000_000)

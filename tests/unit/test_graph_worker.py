@@ -88,6 +88,23 @@ async def test_drain_reports_each_step_and_a_failing_store_is_tried_again() -> N
     assert failing.calls >= 2
 
 
+async def test_a_worker_not_in_the_background_indexes_only_when_drained() -> None:
+    storage = memory_storage()
+    owner = await seeds.add_client(storage, T0)
+    doorbell = Doorbell()
+    imports = ImportService(
+        loader=storage.snippet_loader, embedder=HashingEmbedder(8), clock=SystemClock(),
+        graph_doorbell=doorbell,
+    )  # fmt: skip
+    worker = GraphWorker(storage.graph_backlog, doorbell=doorbell, background=False)
+    async with worker.running():
+        await imports.run(owner, as_stream(lines(5)))
+        for _ in range(20):  # a background worker would have taken them by now
+            await asyncio.sleep(0)
+        assert await worker.pending() == 5
+    assert await worker.drain() == 5
+
+
 def test_workers_and_batches_are_positive() -> None:
     storage = memory_storage()
     with pytest.raises(ValueError, match="positive"):

@@ -31,6 +31,7 @@ from fastwrap.container.resources import (
     _logins,
     _secret,
     account_chat_model,
+    graph_in_background,
     graph_workers,
     make_chat_model,
     make_embedder,
@@ -190,6 +191,7 @@ class Container(containers.DeclarativeContainer):
         workers=providers.Callable(graph_workers, settings),
         poll_seconds=settings.provided.job_poll_seconds,
         doorbell=graph_doorbell,
+        background=providers.Callable(graph_in_background, settings),
     )
     import_service = providers.Singleton(
         ImportService,

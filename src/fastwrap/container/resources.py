@@ -232,8 +232,14 @@ async def open_usage_recorder(ledger: UsageLedger) -> AsyncIterator[UsageRecorde
 
 
 def graph_workers(settings: Settings) -> int:
-    """VECTOR_INDEX_WORKERS, held to half the pool (at least one) so requests find connections."""
+    """VECTOR_INDEX_WORKERS, held to half the pool (at least one) so requests find connections;
+    with 0 the process indexes in the background not at all, and its CLI commands on one."""
     return max(1, min(settings.vector_index_workers, settings.db_pool_max // 2))
+
+
+def graph_in_background(settings: Settings) -> bool:
+    """Whether `fastwrap serve` (and the library) index bulk loads in the background."""
+    return settings.vector_index_workers > 0
 
 
 def memory_defaults(settings: Settings) -> MemoryDefaults:

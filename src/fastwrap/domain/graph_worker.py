@@ -12,6 +12,7 @@ on two cores index nearly twice as fast (docs/benchmarks.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -37,9 +38,14 @@ class GraphWorker:
         poll_seconds: float = 1.0,
         doorbell: Doorbell | None = None,
         batch: int = BATCH,
+        background: bool = True,
     ) -> None:
+        """`workers` connections index at once, in the background (`running`) and in `drain`;
+        with `background` false, `running` starts none (this process leaves the backlog to
+        others) and only `drain` indexes."""
         if workers < 1 or batch < 1:
             raise ValueError("workers and batch must be positive")
+        self._background = background
         self._backlog = backlog
         self._workers = workers
         self._poll = poll_seconds
@@ -87,4 +93,6 @@ class GraphWorker:
 
     def running(self) -> AbstractAsyncContextManager[None]:
         """Index in the background for the duration (the app's lifespan)."""
+        if not self._background:
+            return contextlib.nullcontext()
         return in_background(self.run, "graph-worker")
