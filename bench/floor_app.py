@@ -7,7 +7,8 @@ langchain-openai uses underneath FastWrap), and the two new messages appended wi
 in one pipeline. `GET /api/characters` is a bare endpoint doing one PostgreSQL query (the same
 SELECT as FastWrap's character list) and serialising the rows. `POST /api/vectors/search`
 embeds the query with FastWrap's own hashing embedder, runs FLOOR_SEARCH_SQL (set by
-vector_search.py to the endpoint's statement written by hand) and serialises the hits.
+vector_search.py to the endpoint's statement written by hand) and serialises the hits;
+`POST /bare/vectors/search` does the same in plain ASGI, beneath FastAPI.
 
 Both answer with the same envelope shape as FastWrap, serialised with orjson. The benchmarks run
 this app under the same uvicorn (uvloop + httptools) as FastWrap, so the ratio between the two is
@@ -112,7 +113,55 @@ def json_response(payload: dict[str, Any], status: int = 200) -> Response:
     return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
 
 
-def create_app() -> FastAPI:
+def search_hits(rows: list[Any], top_k: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": str(r["id"]),
+            "entity_type": r["entity_type"],
+            "entity_id": r["entity_id"],
+            "content": r["content"],
+            "metadata": orjson.loads(r["metadata"]),
+            "created_at": r["created_at"].isoformat(),
+            "updated_at": r["updated_at"].isoformat(),
+            "distance": r["distance"],
+            "score": 1 - r["distance"],
+        }
+        for r in rows[:top_k]
+    ]
+
+
+def with_bare_search(app: FastAPI, clients: dict[str, str], embedder: HashingEmbedder) -> Any:
+    """`app`, with `POST /bare/vectors/search` answered below it by plain ASGI: the same search
+    as the FastAPI route, without FastAPI (no routing, no validation, no dependencies), to show
+    what the web framework itself costs a request."""
+    search_sql = os.environ.get("FLOOR_SEARCH_SQL", "")
+
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/bare/vectors/search":
+            await app(scope, receive, send)
+            return
+        key = dict(scope["headers"]).get(b"x-api-key", b"").decode()
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        query = orjson.loads(body)
+        vector = np.asarray((await embedder.embed([query["query"]]))[0], dtype=np.float32)
+        rows = await app.state.io[0].fetch(search_sql, vector, UUID(clients[key]), embedder.model)
+        hits = search_hits(rows, int(query.get("top_k", 10)))
+        payload = orjson.dumps({"message": f"{len(hits)} hits", "data": hits})
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"%d" % len(payload)),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    return asgi
+
+
+def create_app() -> Any:
     env = os.environ
     clients = {env["FLOOR_API_KEY"]: env["FLOOR_CLIENT_ID"]}
     prompts = {
@@ -225,20 +274,7 @@ def create_app() -> FastAPI:
         vector = np.asarray((await embedder.embed([body.query]))[0], dtype=np.float32)
         pool = request.app.state.io[0]
         rows = await pool.fetch(search_sql, vector, UUID(client_id), embedder.model)
-        hits = [
-            {
-                "id": str(r["id"]),
-                "entity_type": r["entity_type"],
-                "entity_id": r["entity_id"],
-                "content": r["content"],
-                "metadata": orjson.loads(r["metadata"]),
-                "created_at": r["created_at"].isoformat(),
-                "updated_at": r["updated_at"].isoformat(),
-                "distance": r["distance"],
-                "score": 1 - r["distance"],
-            }
-            for r in rows[: body.top_k]
-        ]
+        hits = search_hits(rows, body.top_k)
         return json_response({"message": f"{len(hits)} hits", "data": hits})
 
-    return app
+    return with_bare_search(app, clients, embedder)
