@@ -11,6 +11,7 @@ import asyncpg
 import numpy as np
 import pytest
 
+from fastwrap.adapters.bundles import Storage
 from fastwrap.adapters.postgres.storage import open_postgres_storage
 from fastwrap.domain.graph_worker import GraphWorker
 from fastwrap.domain.model import EmbeddedSnippet, SearchQuery
@@ -50,6 +51,16 @@ def snippets(owner: UUID, count: int) -> list[EmbeddedSnippet]:
     ]
 
 
+async def published(storage: Storage, count: int) -> tuple[UUID, list[EmbeddedSnippet]]:
+    """A new tenant's `count` snippets, bulk-loaded (so waiting for the graph)."""
+    owner = await seeds.add_client(storage, T0)
+    rows = snippets(owner, count)
+    async with storage.snippet_loader.staging(owner) as staging:
+        await staging.add(rows)
+        await staging.publish(T0)
+    return owner, rows
+
+
 async def nearest_by_index(dsn: str, rows: list[EmbeddedSnippet]) -> list[str | None]:
     conn = await asyncpg.connect(dsn)
     try:
@@ -66,11 +77,7 @@ async def test_waiting_rows_are_out_of_the_graph_until_the_workers_index_them(
     pg_dsn: str,
 ) -> None:
     async with open_postgres_storage(pg_dsn, **OPTIONS) as storage:
-        owner = await seeds.add_client(storage, T0)
-        rows = snippets(owner, 120)
-        async with storage.snippet_loader.staging(owner) as staging:
-            await staging.add(rows)
-            await staging.publish(T0)
+        owner, rows = await published(storage, 120)
 
         assert await nearest_by_index(pg_dsn, rows[:3]) == [None] * 3  # the graph is empty
         for row in rows[::10]:  # searched exactly meanwhile
@@ -91,11 +98,7 @@ async def test_rows_left_waiting_by_a_stopped_process_are_indexed_by_the_next(
     pg_dsn: str,
 ) -> None:
     async with open_postgres_storage(pg_dsn, **OPTIONS) as storage:
-        owner = await seeds.add_client(storage, T0)
-        rows = snippets(owner, 40)
-        async with storage.snippet_loader.staging(owner) as staging:
-            await staging.add(rows)
-            await staging.publish(T0)
+        _owner, rows = await published(storage, 40)
         assert await storage.graph_backlog.index_some(10) == 10
     # The process stopped with 30 rows waiting; the next one's workers find them.
     async with open_postgres_storage(pg_dsn, **OPTIONS) as storage:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from uuid import UUID
 
 import pytest
 
+from fastwrap.adapters.bundles import Storage
 from fastwrap.adapters.clock import SystemClock
 from fastwrap.adapters.langchain.hashing import HashingEmbedder
 from fastwrap.adapters.memory.repositories import memory_storage
@@ -49,31 +51,39 @@ async def as_stream(items: list[bytes]) -> AsyncIterator[bytes]:
         yield item
 
 
-async def test_an_import_rings_the_workers_and_they_index_it_all() -> None:
+async def importing(
+    doorbell: Doorbell | None = None,
+) -> tuple[Storage, UUID, ImportService]:
+    """An in-memory store with a tenant, and the import service that rings `doorbell`."""
     storage = memory_storage()
     owner = await seeds.add_client(storage, T0)
-    doorbell = Doorbell()
     imports = ImportService(
         loader=storage.snippet_loader, embedder=HashingEmbedder(8), clock=SystemClock(),
         graph_doorbell=doorbell,
     )  # fmt: skip
+    return storage, owner, imports
+
+
+async def until_indexed(worker: GraphWorker) -> None:
+    async with asyncio.timeout(10):  # a bound against a hang, not a measurement
+        while await worker.pending():
+            await asyncio.sleep(0.01)
+
+
+async def test_an_import_rings_the_workers_and_they_index_it_all() -> None:
+    doorbell = Doorbell()
+    storage, owner, imports = await importing(doorbell)
     # A poll far longer than the test: only the doorbell can wake the workers in time.
     worker = GraphWorker(storage.graph_backlog, poll_seconds=3600, doorbell=doorbell, batch=7)
     async with worker.running():
         await asyncio.sleep(0)  # the workers have looked once and wait
         result = await imports.run(owner, as_stream(lines(50)))
         assert result.imported == 50
-        async with asyncio.timeout(10):  # a bound against a hang
-            while await worker.pending():
-                await asyncio.sleep(0.01)
+        await until_indexed(worker)
 
 
 async def test_drain_reports_each_step_and_a_failing_store_is_tried_again() -> None:
-    storage = memory_storage()
-    owner = await seeds.add_client(storage, T0)
-    imports = ImportService(
-        loader=storage.snippet_loader, embedder=HashingEmbedder(8), clock=SystemClock()
-    )
+    storage, owner, imports = await importing()
     await imports.run(owner, as_stream(lines(20)))
     steps: list[int] = []
     assert await GraphWorker(storage.graph_backlog, batch=8).drain(steps.append) == 20
@@ -82,20 +92,14 @@ async def test_drain_reports_each_step_and_a_failing_store_is_tried_again() -> N
     await imports.run(owner, as_stream(lines(5)))  # published again: waiting again
     failing = FailingOnce(storage.graph_backlog)
     worker = GraphWorker(failing, workers=1, poll_seconds=0.01)
-    async with worker.running(), asyncio.timeout(10):
-        while await worker.pending():
-            await asyncio.sleep(0.01)
+    async with worker.running():
+        await until_indexed(worker)
     assert failing.calls >= 2
 
 
 async def test_a_worker_not_in_the_background_indexes_only_when_drained() -> None:
-    storage = memory_storage()
-    owner = await seeds.add_client(storage, T0)
     doorbell = Doorbell()
-    imports = ImportService(
-        loader=storage.snippet_loader, embedder=HashingEmbedder(8), clock=SystemClock(),
-        graph_doorbell=doorbell,
-    )  # fmt: skip
+    storage, owner, imports = await importing(doorbell)
     worker = GraphWorker(storage.graph_backlog, doorbell=doorbell, background=False)
     async with worker.running():
         await imports.run(owner, as_stream(lines(5)))

@@ -232,8 +232,8 @@ async def open_usage_recorder(ledger: UsageLedger) -> AsyncIterator[UsageRecorde
 
 
 def graph_workers(settings: Settings) -> int:
-    """VECTOR_INDEX_WORKERS, held to half the pool (at least one) so requests find connections;
-    with 0 the process indexes in the background not at all, and its CLI commands on one."""
+    """VECTOR_INDEX_WORKERS, held to half the pool (at least one) so requests find connections.
+    With 0 nothing indexes in the background (graph_in_background); the CLI drains on one."""
     return max(1, min(settings.vector_index_workers, settings.db_pool_max // 2))
 
 
