@@ -231,6 +231,24 @@ async def test_live_conversations_of_the_in_process_store() -> None:
     assert two.value("fastwrap_live_conversations") == 2
 
 
+async def test_imported_rows_put_into_the_index_are_counted() -> None:
+    async with app_client(hermetic_settings()) as api:
+        alice = await sign_up(api, "alice@example.com")
+        lines = "".join(
+            json.dumps({"entity_type": "doc", "entity_id": f"e{n}", "content": f"row {n}"}) + "\n"
+            for n in range(30)
+        )
+        headers = {**alice.headers, "content-type": "application/x-ndjson"}
+        response = await api.post("/api/vectors/import", content=lines, headers=headers)
+        assert response.status_code == 201, response.text
+        async with asyncio.timeout(WAIT_SECONDS):  # the workers index in the background
+            while (await scrape(api)).value("fastwrap_vector_rows_indexed_total") < 30:
+                await asyncio.sleep(0.01)
+        after = await scrape(api)
+
+    assert after.value("fastwrap_vector_rows_indexed_total") == 30
+
+
 async def test_metrics_enabled_false_serves_no_metrics() -> None:
     async with app_client(hermetic_settings(metrics_enabled=False)) as api:
         alice = await sign_up(api, "alice@example.com")

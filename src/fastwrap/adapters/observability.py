@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from fastwrap.adapters.bundles import LiveState
+from fastwrap.adapters.bundles import LiveState, Storage
 from fastwrap.adapters.memory.conversations import InMemoryConversationStore
 from fastwrap.adapters.prometheus.chat_model import MeteredChatModel, ModelCallMetrics
 from fastwrap.adapters.prometheus.conversations import (
@@ -19,7 +19,9 @@ from fastwrap.adapters.prometheus.conversations import (
     LiveConversations,
     MeteredConversationStore,
 )
+from fastwrap.adapters.prometheus.graph import GraphMetrics, MeteredGraphBacklog
 from fastwrap.adapters.prometheus.registry import PrometheusMetrics
+from fastwrap.ports.bulk import GraphBacklog
 from fastwrap.ports.conversations import ConversationStore
 from fastwrap.ports.llm import ChatModel
 
@@ -70,6 +72,12 @@ def observe_chat_model(
     if metrics is not None:
         chat_model = MeteredChatModel(chat_model, label, ModelCallMetrics(metrics.registry))
     return chat_model
+
+
+def observe_graph_backlog(storage: Storage, metrics: PrometheusMetrics | None) -> GraphBacklog:
+    if metrics is None:
+        return storage.graph_backlog
+    return MeteredGraphBacklog(storage.graph_backlog, GraphMetrics(metrics.registry))
 
 
 def observe_conversations(live: LiveState, metrics: PrometheusMetrics | None) -> ConversationStore:

@@ -23,6 +23,7 @@ from fastwrap.adapters.observability import (
     make_span_exporter,
     observe_chat_model,
     observe_conversations,
+    observe_graph_backlog,
     open_tracing,
 )
 from fastwrap.adapters.security.hashing import BcryptPasswordHasher, Sha256ApiKeys
@@ -187,7 +188,7 @@ class Container(containers.DeclarativeContainer):
     graph_doorbell = providers.Singleton(Doorbell)
     graph_worker = providers.Singleton(
         GraphWorker,
-        storage.provided.graph_backlog,
+        providers.Singleton(observe_graph_backlog, storage, metrics),
         workers=providers.Callable(graph_workers, settings),
         poll_seconds=settings.provided.job_poll_seconds,
         doorbell=graph_doorbell,
