@@ -73,8 +73,8 @@ from fastwrap.adapters.langchain.hashing import HASHING_MODEL, HashingEmbedder
 from fastwrap.adapters.postgres.bulk import PgGraphBacklog, PgSnippetLoader
 from fastwrap.adapters.postgres.migrate import HNSW_OPTIONS
 from fastwrap.adapters.postgres.pool import close_pool, create_pool, init_connection
-from fastwrap.adapters.postgres.search_sql import VectorIndexShape, search_statements
-from fastwrap.adapters.postgres.storage import GRAPH_PENDING
+from fastwrap.adapters.postgres.search_sql import search_statements
+from fastwrap.adapters.postgres.storage import snippet_index_shape
 from fastwrap.adapters.postgres.vectors import (
     DEFAULT_CANDIDATES,
     DEFAULT_EF_SEARCH,
@@ -389,7 +389,7 @@ async def kind_figures(
 
         p50, p99, recall = await timed(raw, data["asked"], data["exact"])
         lines.append(f"  {name}: p50 {p50:.2f} ms p99 {p99:.2f} ms recall@10 {recall:.3f}")
-    shape = VectorIndexShape(DIM, kind == "half", pending=GRAPH_PENDING)
+    shape = snippet_index_shape(DIM, half=kind == "half")
     whole_sql = search_statements(
         "embeddings", SNIPPET_FIELDS, SCOPE, SCOPE_PARAMETERS, shape, TERMS
     ).vector

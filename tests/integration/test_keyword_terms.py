@@ -4,7 +4,8 @@ snippets stored before the migration are found after it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -21,8 +22,8 @@ from fastwrap.adapters.postgres.migrate import (
     run_migration,
 )
 from fastwrap.adapters.postgres.pool import init_connection
-from fastwrap.adapters.postgres.search_sql import VectorIndexShape, search_statements
-from fastwrap.adapters.postgres.storage import open_postgres_storage
+from fastwrap.adapters.postgres.search_sql import search_statements
+from fastwrap.adapters.postgres.storage import open_postgres_storage, snippet_index_shape
 from fastwrap.adapters.postgres.vectors import (
     SCOPE,
     SCOPE_PARAMETERS,
@@ -42,6 +43,21 @@ TERMS_VERSION = 15
 @pytest.fixture
 def pg_embedding_dim() -> int:
     return DIM
+
+
+SHAPE = snippet_index_shape(DIM, half=True)  # the statements PgVectorIndex runs
+
+
+@asynccontextmanager
+async def searching(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection set up as the pool's are (session settings, vector codec)."""
+    settings = session_settings(iterative_scan=True, ef_search=100)
+    conn = await asyncpg.connect(dsn, server_settings=settings)
+    try:
+        await init_connection(conn)
+        yield conn
+    finally:
+        await conn.close()
 
 
 def client() -> Client:
@@ -95,13 +111,9 @@ async def test_the_narrow_table_gives_the_same_hits_in_the_same_order(
 ) -> None:
     rng = np.random.default_rng(15)
     tenants = await store_snippets(pg_storage, rng)
-    shape = VectorIndexShape(DIM, half=True)
-    wide = search_statements("embeddings", SNIPPET_FIELDS, SCOPE, SCOPE_PARAMETERS, shape)
-    narrow = search_statements("embeddings", SNIPPET_FIELDS, SCOPE, SCOPE_PARAMETERS, shape, TERMS)
-    settings = session_settings(iterative_scan=True, ef_search=100)
-    conn = await asyncpg.connect(pg_dsn, server_settings=settings)
-    try:
-        await init_connection(conn)
+    wide = search_statements("embeddings", SNIPPET_FIELDS, SCOPE, SCOPE_PARAMETERS, SHAPE)
+    narrow = search_statements("embeddings", SNIPPET_FIELDS, SCOPE, SCOPE_PARAMETERS, SHAPE, TERMS)
+    async with searching(pg_dsn) as conn:
         compared = 0
         for text, vector, scope in queries(rng, tenants):
             for mode, args in (("keyword", (text, 10)), ("hybrid", (vector, text, 10, 40))):
@@ -111,8 +123,6 @@ async def test_the_narrow_table_gives_the_same_hits_in_the_same_order(
                 assert after == before, (mode, text, scope)
                 compared += bool(before)
         assert compared >= 50  # the queries do find things
-    finally:
-        await conn.close()
 
 
 async def test_a_hybrid_hit_carries_its_rank_in_each_part_searched_alone(
@@ -122,14 +132,9 @@ async def test_a_hybrid_hit_carries_its_rank_in_each_part_searched_alone(
     the same depth, however many rows match beyond that depth."""
     rng = np.random.default_rng(16)
     tenants = await store_snippets(pg_storage, rng)
-    sql = search_statements(
-        "embeddings", SNIPPET_FIELDS, SCOPE, SCOPE_PARAMETERS, VectorIndexShape(DIM, True), TERMS
-    )
+    sql = search_statements("embeddings", SNIPPET_FIELDS, SCOPE, SCOPE_PARAMETERS, SHAPE, TERMS)
     depth = 40
-    settings = session_settings(iterative_scan=True, ef_search=100)
-    conn = await asyncpg.connect(pg_dsn, server_settings=settings)
-    try:
-        await init_connection(conn)
+    async with searching(pg_dsn) as conn:
         deeper = 0
         for text, vector, scope in queries(rng, tenants):
             words = [r["id"] for r in await conn.fetch(sql.keyword, *scope, text, depth + 1)]
@@ -143,8 +148,6 @@ async def test_a_hybrid_hit_carries_its_rank_in_each_part_searched_alone(
                 vector_rank = nearest.index(hit["id"]) + 1 if hit["id"] in nearest else None
                 assert (hit["keyword_rank"], hit["vector_rank"]) == (keyword_rank, vector_rank)
         assert deeper >= 10  # many queries match more rows than the depth
-    finally:
-        await conn.close()
 
 
 async def test_snippets_stored_before_the_migration_are_found_by_their_words(

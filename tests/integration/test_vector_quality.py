@@ -14,8 +14,8 @@ import pytest
 
 from fastwrap.adapters.bundles import Storage
 from fastwrap.adapters.postgres.pool import init_connection
-from fastwrap.adapters.postgres.search_sql import VectorIndexShape, search_statements
-from fastwrap.adapters.postgres.storage import GRAPH_PENDING
+from fastwrap.adapters.postgres.search_sql import search_statements
+from fastwrap.adapters.postgres.storage import snippet_index_shape
 from fastwrap.adapters.postgres.vectors import (
     DEFAULT_CANDIDATES,
     SCOPE,
@@ -79,7 +79,7 @@ SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan'
 """
 
 
-SHAPE = VectorIndexShape(DIM, half=True, pending=GRAPH_PENDING)  # as storage.py builds it
+SHAPE = snippet_index_shape(DIM, half=True)
 
 
 async def index_search(

@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
-from fastwrap.domain.background import in_background
-from fastwrap.domain.errors import DomainError
+from fastwrap.domain.background import in_background, keep_stepping
 from fastwrap.domain.jobs import Doorbell
 from fastwrap.ports.bulk import GraphBacklog
 
@@ -62,34 +62,32 @@ class GraphWorker:
 
         async def one() -> None:
             nonlocal done
-            while indexed := await self._backlog.index_some(self._batch):
+            while indexed := await self._step():
                 done += indexed
                 if progress is not None:
                     progress(indexed)
 
-        async with asyncio.TaskGroup() as group:
-            for _ in range(self._workers):
-                group.create_task(one())
+        await self._on_each_connection(one)
         return done
 
+    async def _step(self) -> int:
+        return await self._backlog.index_some(self._batch)
+
     async def _run_one(self) -> None:
-        while True:
-            indexed = 0
-            try:
-                indexed = await self._backlog.index_some(self._batch)
-            except DomainError as exc:
-                log.warning("snippets not indexed yet (tried again later): %s", exc.detail)
-            except Exception:  # a bug must not stop indexing for the life of the process
-                log.exception("graph worker failed; trying again")
-            if indexed < self._batch:
-                await self.doorbell.wait(self._poll)
+        await keep_stepping(
+            self._step, full=self._batch, wait=self.doorbell.wait, poll_seconds=self._poll,
+            log=log, store="the vector index backlog", worker="graph worker",
+        )  # fmt: skip
+
+    async def _on_each_connection(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(self._workers):
+                group.create_task(work())
 
     async def run(self) -> None:
         """Index until cancelled; a failing store is retried at the poll interval. A worker
         whose step was not full waits for the doorbell (rung when a bulk load is published)."""
-        async with asyncio.TaskGroup() as group:
-            for _ in range(self._workers):
-                group.create_task(self._run_one())
+        await self._on_each_connection(self._run_one)
 
     def running(self) -> AbstractAsyncContextManager[None]:
         """Index in the background for the duration (the app's lifespan)."""

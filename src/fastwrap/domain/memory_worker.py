@@ -14,7 +14,7 @@ import logging
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
-from fastwrap.domain.background import in_background
+from fastwrap.domain.background import in_background, keep_stepping
 from fastwrap.domain.errors import DomainError
 from fastwrap.domain.jobs import Doorbell
 from fastwrap.ports.clock import Clock
@@ -78,22 +78,19 @@ class MemoryWorker:
             return False
         return self._expired_at is None or self._clock.now() - self._expired_at >= EXPIRE_EVERY
 
+    async def _step(self) -> int:
+        if self._expiry_due():
+            await self.expire()
+        return await self.run_once()
+
     async def run(self) -> None:
         """Drain the outbox until cancelled; a failing store is retried at the poll interval.
         After a batch that was not full, the worker waits for the doorbell (rung by every item
-        written meanwhile) rather than asking the store again for what is likely nothing."""
-        while True:
-            embedded = 0
-            try:
-                if self._expiry_due():
-                    await self.expire()
-                embedded = await self.run_once()
-            except DomainError as exc:
-                log.warning("memory outbox unavailable: %s", exc.detail)
-            except Exception:  # a bug must not stop memory for the life of the process
-                log.exception("memory worker failed; trying again")
-            if embedded < self._batch:
-                await self.doorbell.wait(self._poll)
+        written meanwhile)."""
+        await keep_stepping(
+            self._step, full=self._batch, wait=self.doorbell.wait, poll_seconds=self._poll,
+            log=log, store="memory outbox", worker="memory worker",
+        )  # fmt: skip
 
     def running(self) -> AbstractAsyncContextManager[None]:
         """Drain the outbox in the background for the duration (the app's lifespan)."""

@@ -35,7 +35,6 @@ from fastwrap.ports.keys import EndUserTokenStore, KeyStore
 from fastwrap.ports.repositories import CharacterRepository
 
 HEALTH_TIMEOUT = 2.0
-GRAPH_PENDING = "graph_pending"  # rows a bulk load left out of the index for now (0017)
 VECTOR_VERSION = "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
 HALF_INDEX_EXISTS = "SELECT to_regclass('embeddings_embedding_hnsw_half') IS NOT NULL"
 ITERATIVE_SCAN_SINCE = (0, 8)
@@ -64,6 +63,12 @@ def supports_iterative_scan(version: str | None) -> bool:
     return parts >= ITERATIVE_SCAN_SINCE
 
 
+def snippet_index_shape(embedding_dim: int, *, half: bool) -> VectorIndexShape:
+    """The snippets' HNSW index: on halfvec or not (0009), without the rows a bulk load left
+    waiting for it (0017, 0018), which searches rank exactly beside it."""
+    return VectorIndexShape(dim=embedding_dim, half=half, pending="graph_pending")
+
+
 async def prepare_database(dsn: str, embedding_dim: int) -> tuple[bool, VectorIndexShape]:
     """Migrate, refuse a mismatched EMBEDDING_DIM, and say whether pgvector scans iteratively
     and which expression the HNSW index is on."""
@@ -76,8 +81,7 @@ async def prepare_database(dsn: str, embedding_dim: int) -> tuple[bool, VectorIn
             half = bool(await conn.fetchval(HALF_INDEX_EXISTS))
     finally:
         await conn.close()
-    shape = VectorIndexShape(dim=embedding_dim, half=half, pending=GRAPH_PENDING)
-    return supports_iterative_scan(version), shape
+    return supports_iterative_scan(version), snippet_index_shape(embedding_dim, half=half)
 
 
 @asynccontextmanager
