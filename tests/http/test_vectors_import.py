@@ -86,7 +86,7 @@ async def test_the_served_app_indexes_an_import_in_the_background(pg_dsn: str) -
         alice = await sign_up(api, "alice@example.com")
         body = b"\n".join(line(n) for n in range(500))
         assert (await post(api, alice, body)).status_code == 201
-        assert await keyword(api, alice, "number499") == ["e499"]  # found while it waits
+        assert await keyword(api, alice, "number499") == ["e499"]  # stored when the import returns
         conn = await asyncpg.connect(pg_dsn)
         try:
             async with asyncio.timeout(60):  # a bound against a hang, not a measurement
